@@ -1,0 +1,185 @@
+"""Forward and reverse passes over a loss graph, keeping every edge's gradient contribution.
+
+:class:`Graph` is the evaluated loss people work with::
+
+    >>> import numpy as np
+    >>> import graphviz_bp as bp
+    >>> x = bp.data("x", np.array([1.0, 2.0]))
+    >>> g = bp.Graph(bp.sum(x * x))
+    >>> g.loss
+    5.0
+    >>> g.grad("x")            # two edges from x, one per slot: x + x
+    array([2., 4.])
+    >>> [d["grad"].tolist() for _, _, d in g.nx.out_edges("x", data=True)]
+    [[1.0, 2.0], [1.0, 2.0]]
+"""
+
+from __future__ import annotations
+
+import difflib
+
+import networkx as nx
+import numpy as np
+
+from .errors import GraphvizBPError, NumericalError, ShapeError, UnknownNameError
+from .graph import Expr, gradient_edges, to_networkx
+from .ops import OPS, unbroadcast
+
+__all__ = ["Graph"]
+
+
+class _Step:
+    """One op node, compiled for the passes: the op, its node dict, its argument edges."""
+
+    __slots__ = ("node", "attrs", "op", "params", "args", "grad_slots", "out_edges")
+
+    def __init__(self, G, node, flowing):
+        self.node = node
+        self.attrs = G.nodes[node]
+        self.op = OPS[self.attrs["op"]] if self.attrs["kind"] == "op" else None
+        self.params = self.attrs["params"]
+        in_edges = sorted(G.in_edges(node, keys=True, data=True), key=lambda e: e[2])
+        # (argument node dict, edge dict, does a gradient flow back along it)
+        self.args = [(G.nodes[u], d, (u, node, k) in flowing) for u, _, k, d in in_edges]
+        self.grad_slots = [(k, a, d) for k, (a, d, flows) in enumerate(self.args) if flows]
+        self.out_edges = [d for u, v, k, d in G.out_edges(node, keys=True, data=True)
+                          if (u, v, k) in flowing]
+
+
+class Graph:
+    """An evaluated loss: the networkx graph plus the forward and reverse passes over it.
+
+    ``Graph(loss)`` takes an :class:`Expr` (or a MultiDiGraph following the schema of
+    :mod:`graphviz_bp.graph`) and evaluates it. Afterwards ``g.loss`` is the loss,
+    ``g.value(name)`` and ``g.grad(name)`` read nodes, and ``g.set(name, array)``
+    followed by ``g.evaluate()`` recomputes both passes (the pass plan is compiled once).
+    """
+
+    def __init__(self, loss, *, evaluate: bool = True):
+        G = to_networkx(loss) if isinstance(loss, Expr) else loss
+        if not isinstance(G, nx.MultiDiGraph) or "loss" not in G.graph:
+            raise GraphvizBPError("Graph() takes an Expr or a MultiDiGraph with G.graph['loss']")
+        self.nx = G
+        self.loss_id = G.graph["loss"]
+        loss_shape = G.nodes[self.loss_id]["shape"]
+        if int(np.prod(loss_shape)) != 1:
+            raise ShapeError(f"the loss must be a scalar, got shape {loss_shape}")
+        flowing = gradient_edges(G)
+        order = list(G) if _is_topological(G) else list(nx.topological_sort(G))
+        self._steps = [_Step(G, n, flowing) for n in order]
+        self._position = {s.node: i for i, s in enumerate(self._steps)}
+        self._downstream: dict[str, list[_Step]] = {}
+        if evaluate:
+            self.evaluate()
+
+    # ------------------------------------------------------------ reading
+
+    @property
+    def loss(self) -> float:
+        """The loss value (a Python float)."""
+        return float(np.asarray(self.nx.nodes[self.loss_id]["value"]).reshape(()))
+
+    def _node(self, name: str) -> dict:
+        try:
+            return self.nx.nodes[name]
+        except KeyError:
+            close = difflib.get_close_matches(str(name), [str(n) for n in self.nx], n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise UnknownNameError(f"no node named {name!r} in this graph{hint}") from None
+
+    def value(self, name: str):
+        """The forward value of node ``name``."""
+        return self._node(name)["value"]
+
+    def grad(self, name: str):
+        """∂L/∂``name``, the sum over the node's out-edges (``None`` for consts)."""
+        return self._node(name)["grad"]
+
+    def leaves(self, *kinds: str) -> list[str]:
+        """Leaf ids in graph order, of the given kinds (default: those with a gradient)."""
+        kinds = kinds or ("param", "input")
+        return [n for n, k in self.nx.nodes(data="kind") if k in kinds]
+
+    def set(self, name: str, value) -> None:
+        """Replace a leaf's value (same shape); call :meth:`evaluate` to recompute."""
+        attrs = self._node(name)
+        if attrs["kind"] == "op":
+            raise GraphvizBPError(f"{name!r} is computed by {attrs['op']}; only leaves can be set")
+        old = attrs["value"]
+        array = np.array(value, dtype=np.asarray(old).dtype)
+        if array.shape != attrs["shape"]:
+            raise ShapeError(f"{name!r} has shape {attrs['shape']}, got a value of shape {array.shape}")
+        attrs["value"] = array[()] if array.ndim == 0 else array
+
+    # ------------------------------------------------------------ the passes
+
+    def evaluate(self) -> "Graph":
+        """Forward, then reverse mode; returns ``self``."""
+        self.forward()
+        self.backward()
+        return self
+
+    def forward(self, changed: str | None = None) -> float:
+        """Recompute the forward values (only downstream of leaf ``changed`` if given)."""
+        steps = self._steps if changed is None else self._downstream_of(changed)
+        for step in steps:
+            for a, d, _ in step.args:
+                d["value"] = a["value"]
+            if step.op is None:
+                continue
+            try:
+                with np.errstate(all="ignore"):
+                    out = step.op.forward(*(a["value"] for a, _, _ in step.args), **step.params)
+            except NumericalError as err:
+                raise NumericalError(f"node {step.node!r}: {err}") from None
+            step.attrs["value"] = out[()] if isinstance(out, np.ndarray) and out.ndim == 0 else out
+        return self.loss
+
+    def backward(self) -> None:
+        """Reverse mode: each edge's contribution, each node's total (their sum)."""
+        steps = self._steps
+        last = steps[self._position[self.loss_id]]
+        for step in steps:
+            step.attrs["grad"] = None
+            for _, d, _ in step.args:
+                d["grad"] = None
+        loss_value = last.attrs["value"]
+        last.attrs["grad"] = np.ones_like(loss_value)[()] if np.ndim(loss_value) == 0 \
+            else np.ones_like(loss_value)
+        for step in reversed(steps):
+            attrs = step.attrs
+            if step.out_edges:
+                total = step.out_edges[0]["grad"]
+                for d in step.out_edges[1:]:
+                    total = total + d["grad"]
+                attrs["grad"] = total
+            g = attrs["grad"]
+            if g is None or not step.grad_slots:
+                continue
+            args = [a["value"] for a, _, _ in step.args]
+            with np.errstate(all="ignore"):
+                for k, a, d in step.grad_slots:
+                    try:
+                        contribution = step.op.vjp[k](g, attrs["value"], *args, **step.params)
+                    except NumericalError as err:
+                        raise NumericalError(f"node {step.node!r} (backward): {err}") from None
+                    d["grad"] = unbroadcast(contribution, a["shape"])
+
+    def _downstream_of(self, leaf: str) -> list:
+        if leaf not in self._downstream:
+            self._node(leaf)
+            below = nx.descendants(self.nx, leaf) | {leaf}
+            self._downstream[leaf] = [s for s in self._steps if s.node in below]
+        return self._downstream[leaf]
+
+    def __repr__(self):
+        return f"<Graph loss={self.loss_id!r} nodes={self.nx.number_of_nodes()} value={self.loss:.6g}>"
+
+
+def _is_topological(G: nx.MultiDiGraph) -> bool:
+    seen = set()
+    for n in G:
+        if any(u not in seen for u in G.predecessors(n)):
+            return False
+        seen.add(n)
+    return True

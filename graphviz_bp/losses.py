@@ -1,0 +1,170 @@
+"""The built-in course losses, one function each (see losses-reference in the README).
+
+Each takes its sizes as keyword arguments, small by default so that every value fits on
+a figure, and a ``seed`` for the random values; each returns an evaluated
+:class:`~graphviz_bp.Graph`::
+
+    >>> from graphviz_bp import losses
+    >>> g = losses.autoencoder(m=2, n=3, seed=0)
+    >>> g.grad("W").shape
+    (2, 3)
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from .engine import Graph
+from .errors import GraphvizBPError
+from .functions import inv, logdet, relu, softmax_ce, sumsq, swish, trace
+from .graph import const, data, eye, param
+
+__all__ = ["autoencoder", "gplvm_l1", "gplvm_l2", "gplvm", "fcnet_swish",
+           "two_layer_net", "fc_net", "BUILTINS"]
+
+
+def _size(loss: str, name: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise GraphvizBPError(f"{loss}: {name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def _positive(loss: str, name: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0:
+        raise GraphvizBPError(f"{loss}: {name} must be a positive number, got {value!r}")
+    return float(value)
+
+
+def _nonnegative(loss: str, name: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value >= 0:
+        raise GraphvizBPError(f"{loss}: {name} must be a number >= 0, got {value!r}")
+    return float(value)
+
+
+def autoencoder(m: int = 2, n: int = 3, seed: int = 0) -> Graph:
+    """Linear autoencoder: L = ½‖WᵀWx − x‖², W m×n, x n×1 (W is reached along two paths)."""
+    m, n = _size("autoencoder", "m", m), _size("autoencoder", "n", n)
+    rng = np.random.default_rng(seed)
+    W = param("W", rng.normal(size=(m, n)))
+    x = data("x", rng.normal(size=(n, 1)))
+    z = (W @ x).named("z")
+    r = (W.T @ z - x).named("r")
+    return Graph((0.5 * sumsq(r)).named("L"))
+
+
+def _kernel(loss, N, Q, D, alpha, beta, seed):
+    N, Q, D = (_size(loss, k, v) for k, v in (("N", N), ("Q", Q), ("D", D)))
+    alpha, beta = _positive(loss, "alpha", alpha), _positive(loss, "beta", beta)
+    rng = np.random.default_rng(seed)
+    X = param("X", rng.normal(size=(N, Q)))
+    Y = data("Y", rng.normal(size=(N, D)))
+    a = const("alpha", alpha, label="α")
+    b = const("beta", beta, label="β")
+    K = (a * (X @ X.T) + eye(N) / b).named("K")
+    return K, Y, const("D", float(D))
+
+
+def _l1(K, D):
+    return (-(D / 2) * logdet(K)).named("L1", label="L₁")
+
+
+def _l2(K, Y):
+    Kinv = inv(K).named("Kinv", label="K⁻¹")
+    return (-0.5 * trace(Kinv @ Y @ Y.T)).named("L2", label="L₂")
+
+
+def gplvm_l1(N: int = 3, Q: int = 2, D: int = 2, alpha: float = 1.0, beta: float = 2.0,
+             seed: int = 0) -> Graph:
+    """GP-LVM, first term: L₁ = −(D/2) log|K|, K = α XXᵀ + β⁻¹I (X reaches K along two paths)."""
+    K, _, D = _kernel("gplvm-l1", N, Q, D, alpha, beta, seed)
+    return Graph(_l1(K, D))
+
+
+def gplvm_l2(N: int = 3, Q: int = 2, D: int = 2, alpha: float = 1.0, beta: float = 2.0,
+             seed: int = 0) -> Graph:
+    """GP-LVM, second term: L₂ = −½ tr(K⁻¹YYᵀ), K = α XXᵀ + β⁻¹I."""
+    K, Y, _ = _kernel("gplvm-l2", N, Q, D, alpha, beta, seed)
+    return Graph(_l2(K, Y))
+
+
+def gplvm(N: int = 3, Q: int = 2, D: int = 2, alpha: float = 1.0, beta: float = 2.0,
+          seed: int = 0) -> Graph:
+    """GP-LVM log-likelihood: L = −(D/2) log|K| − ½ tr(K⁻¹YYᵀ), K = α XXᵀ + β⁻¹I."""
+    K, Y, D = _kernel("gplvm", N, Q, D, alpha, beta, seed)
+    return Graph((_l1(K, D) + _l2(K, Y)).named("L"))
+
+
+def fcnet_swish(D: int = 3, H: int = 4, C: int = 7, seed: int = 0) -> Graph:
+    """Two-layer net, one example as a column: z₁ = W₁x + b₁, h₁ = swish(z₁), z₂ = W₂h₁ + b₂, softmax loss."""
+    D, H, C = (_size("fcnet-swish", k, v) for k, v in (("D", D), ("H", H), ("C", C)))
+    rng = np.random.default_rng(seed)
+    x = data("x", rng.normal(size=(D, 1)))
+    W1 = param("W1", rng.normal(size=(H, D)) / np.sqrt(D), label="W₁")
+    b1 = param("b1", 0.1 * rng.normal(size=(H, 1)), label="b₁")
+    W2 = param("W2", rng.normal(size=(C, H)) / np.sqrt(H), label="W₂")
+    b2 = param("b2", 0.1 * rng.normal(size=(C, 1)), label="b₂")
+    y = const("y", int(rng.integers(C)))
+    z1 = (W1 @ x + b1).named("z1", label="z₁")
+    h1 = swish(z1).named("h1", label="h₁")
+    z2 = (W2 @ h1 + b2).named("z2", label="z₂")
+    return Graph(softmax_ce(z2, y, axis=0).named("L"))
+
+
+def _relu_net(loss, hidden_dims, N, D, C, reg, seed) -> Graph:
+    N, D, C = (_size(loss, k, v) for k, v in (("N", N), ("D", D), ("C", C)))
+    reg = _nonnegative(loss, "reg", reg)
+    if isinstance(hidden_dims, numbers.Integral):
+        hidden_dims = (hidden_dims,)
+    dims = [_size(loss, "hidden_dims", h) for h in hidden_dims]
+    rng = np.random.default_rng(seed)
+    X = data("X", rng.normal(size=(N, D)))
+    y = const("y", rng.integers(C, size=N))
+    out, weights = X, []
+    sizes = [D, *dims, C]
+    last = len(sizes) - 1
+    for i in range(1, last + 1):
+        W = param(f"W{i}", rng.normal(size=(sizes[i - 1], sizes[i])) / np.sqrt(sizes[i - 1]),
+                  label=f"W{_sub(i)}")
+        b = param(f"b{i}", 0.1 * rng.normal(size=sizes[i]), label=f"b{_sub(i)}")
+        weights.append(W)
+        if i < last:
+            Z = (out @ W + b).named(f"Z{i}", label=f"Z{_sub(i)}")
+            out = relu(Z).named(f"H{i}", label=f"H{_sub(i)}")
+        else:
+            out = (out @ W + b).named("S")
+    penalty = sumsq(weights[0])
+    for W in weights[1:]:
+        penalty = penalty + sumsq(W)
+    reg_loss = (0.5 * const("reg", reg) * penalty).named("reg_loss")
+    data_loss = softmax_ce(out, y).named("data_loss")
+    return Graph((data_loss + reg_loss).named("L"))
+
+
+def _sub(i: int) -> str:
+    return str(i).translate(str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉"))
+
+
+def two_layer_net(N: int = 4, D: int = 3, H: int = 5, C: int = 3, reg: float = 0.1,
+                  seed: int = 0) -> Graph:
+    """Two-layer net, batched rows: ReLU hidden layer, mean softmax loss, ½ reg (‖W₁‖² + ‖W₂‖²)."""
+    return _relu_net("two-layer-net", (H,), N, D, C, reg, seed)
+
+
+def fc_net(hidden_dims=(4, 4), N: int = 4, D: int = 3, C: int = 3, reg: float = 0.1,
+           seed: int = 0) -> Graph:
+    """Fully connected net of any depth: affine-ReLU layers, softmax loss, ½ reg Σ‖Wₖ‖²."""
+    return _relu_net("fc-net", hidden_dims, N, D, C, reg, seed)
+
+
+#: The built-in losses by their command-line names.
+BUILTINS = {
+    "autoencoder": autoencoder,
+    "gplvm-l1": gplvm_l1,
+    "gplvm-l2": gplvm_l2,
+    "gplvm": gplvm,
+    "fcnet-swish": fcnet_swish,
+    "two-layer-net": two_layer_net,
+    "fc-net": fc_net,
+}

@@ -1,0 +1,412 @@
+"""The table of operations: each op's forward, vector-Jacobian products, shape rule and symbol.
+
+This module is the one place where the mathematics of an operation lives. Each stanza
+declares, for one op:
+
+``forward(*args, **params)``
+    the value, from numpy inputs;
+``vjp``
+    one function per argument slot, ``vjp[i](g, out, *args, **params)``, giving the
+    gradient that flows back into argument ``i`` when ``g`` = ∂L/∂out arrives. It may
+    return an array of the broadcast shape; the engine sums it back to the argument's
+    shape (numpy broadcasting is undone in one place, ``unbroadcast``). ``None`` marks a
+    slot no gradient flows through (integer labels);
+``shape(*arg_shapes, **params)``
+    the output shape, raising :class:`ShapeError` with both shapes when they do not fit,
+    so shape errors are found while the graph is built and before any value is computed;
+``symbol``
+    how the op is drawn in a figure (``{p}``-style fields are filled from the params);
+``domain``
+    per slot, the inputs the op is defined on: ``real``, ``positive``, ``nonzero``
+    (real, kept away from a kink such as ``abs`` or ``relu`` at 0), ``spd`` (a symmetric
+    positive-definite matrix), ``labels`` (integer class indices). Tests draw their
+    random inputs from it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from .errors import NumericalError, ShapeError
+
+__all__ = ["Op", "OPS", "defop", "unbroadcast", "Shape"]
+
+Shape = tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Op:
+    """One operation of the table (see the module docstring for the fields)."""
+
+    name: str
+    symbol: str
+    forward: Callable
+    vjp: tuple[Callable | None, ...]
+    shape: Callable[..., Shape]
+    domain: tuple[str, ...]
+    doc: str
+    params: dict = field(default_factory=dict)  # static parameters and their defaults
+
+    @property
+    def arity(self) -> int:
+        return len(self.vjp)
+
+    def display(self, params: dict | None = None) -> str:
+        """The symbol with this node's parameters filled in (``(·)^{p}`` -> ``(·)^3``)."""
+        values = {**self.params, **(params or {})}
+        return self.symbol.format(**{k: _short(v) for k, v in values.items()})
+
+
+OPS: dict[str, Op] = {}
+
+
+def defop(name, *, symbol, forward, vjp, shape, domain, doc, params=None) -> Op:
+    """Add one op to the table."""
+    if name in OPS:
+        raise ValueError(f"op {name!r} is defined twice")
+    if len(domain) != len(vjp):
+        raise ValueError(f"op {name!r}: one domain entry per argument slot")
+    op = Op(name, symbol, forward, tuple(vjp), shape, tuple(domain), doc, dict(params or {}))
+    OPS[name] = op
+    return op
+
+
+def _short(value) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def unbroadcast(grad, shape: Shape):
+    """Sum ``grad`` over the axes numpy broadcast to, so that it has ``shape``."""
+    grad = np.asarray(grad)
+    if grad.shape == shape:
+        return grad if grad.ndim else grad[()]
+    extra = grad.ndim - len(shape)
+    if extra:
+        grad = grad.sum(axis=tuple(range(extra)))
+    kept = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+    if kept:
+        grad = grad.sum(axis=kept, keepdims=True)
+    return grad.reshape(shape) if shape else grad[()]
+
+
+# ---------------------------------------------------------------- shape rules
+
+
+def _fmt(shape: Shape) -> str:
+    return "(" + ", ".join(map(str, shape)) + ("," if len(shape) == 1 else "") + ")"
+
+
+def same_shape(a: Shape, **_) -> Shape:
+    return a
+
+
+def broadcast_shape(a: Shape, b: Shape, **_) -> Shape:
+    try:
+        return tuple(np.broadcast_shapes(a, b))
+    except ValueError:
+        raise ShapeError(f"shapes {_fmt(a)} and {_fmt(b)} do not broadcast") from None
+
+
+def matmul_shape(a: Shape, b: Shape, **_) -> Shape:
+    for s in (a, b):
+        if len(s) not in (1, 2):
+            raise ShapeError(f"@ takes vectors and matrices, got shape {_fmt(s)}")
+    if a[-1] != b[0]:
+        raise ShapeError(
+            f"shapes {_fmt(a)} and {_fmt(b)} do not fit for @ "
+            f"({a[-1]} columns on the left, {b[0]} rows on the right)"
+        )
+    return a[:-1] + b[1:]
+
+
+def transpose_shape(a: Shape, **_) -> Shape:
+    return a[::-1]
+
+
+def _check_axis(a: Shape, axis) -> int:
+    if not -len(a) <= axis < len(a):
+        raise ShapeError(f"axis {axis} is out of range for shape {_fmt(a)}")
+    return axis % len(a)
+
+
+def reduce_shape(a: Shape, axis=None, **_) -> Shape:
+    if axis is None:
+        return ()
+    axis = _check_axis(a, axis)
+    return a[:axis] + a[axis + 1 :]
+
+
+def scalar_shape(*_, **__) -> Shape:
+    return ()
+
+
+def along_axis_shape(a: Shape, axis=-1, **_) -> Shape:
+    if not a:
+        raise ShapeError("softmax needs at least one axis, got a scalar")
+    _check_axis(a, axis)
+    return a
+
+
+def square_matrix(a: Shape) -> int:
+    if len(a) != 2 or a[0] != a[1]:
+        raise ShapeError(f"needs a square matrix, got shape {_fmt(a)}")
+    return a[0]
+
+
+def square_shape(a: Shape, **_) -> Shape:
+    square_matrix(a)
+    return a
+
+
+def square_to_scalar_shape(a: Shape, **_) -> Shape:
+    square_matrix(a)
+    return ()
+
+
+def solve_shape(a: Shape, b: Shape, **_) -> Shape:
+    n = square_matrix(a)
+    if len(b) not in (1, 2) or b[0] != n:
+        raise ShapeError(f"solve: shapes {_fmt(a)} and {_fmt(b)} do not fit ({n} rows needed)")
+    return b
+
+
+def cross_entropy_shape(logits: Shape, labels: Shape, axis=-1, **_) -> Shape:
+    if not logits:
+        raise ShapeError("softmax_ce needs logits with a class axis, got a scalar")
+    axis = _check_axis(logits, axis)
+    examples = math.prod(logits[:axis] + logits[axis + 1 :])
+    if math.prod(labels) != examples:
+        raise ShapeError(
+            f"softmax_ce: logits {_fmt(logits)} with classes along axis {axis} hold "
+            f"{examples} example(s), but labels have shape {_fmt(labels)}"
+        )
+    return ()
+
+
+# ---------------------------------------------------------------- numerics shared by ops
+
+
+def sigmoid(a):
+    # exp of a non-positive number only: no overflow for large |a|.
+    e = np.exp(-np.abs(a))
+    return np.where(a >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def log_softmax(a, axis=-1):
+    shifted = a - np.max(a, axis=axis, keepdims=True)
+    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+
+
+def softmax(a, axis=-1):
+    e = np.exp(a - np.max(a, axis=axis, keepdims=True))
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+def logdet(a):
+    sign, value = np.linalg.slogdet(a)
+    if sign <= 0:
+        raise NumericalError(
+            "log|K| needs a matrix with a positive determinant "
+            f"(e.g. positive definite), got det {'= 0' if sign == 0 else '< 0'}"
+        )
+    return value
+
+
+def inv(a):
+    try:
+        out = np.linalg.inv(a)
+    except np.linalg.LinAlgError:
+        raise NumericalError("(·)⁻¹ of a singular matrix") from None
+    if not np.all(np.isfinite(out)):
+        raise NumericalError("(·)⁻¹ of a numerically singular matrix")
+    return out
+
+
+def solve(a, b):
+    try:
+        return np.linalg.solve(a, b)
+    except np.linalg.LinAlgError:
+        raise NumericalError("solve with a singular matrix") from None
+
+
+def _examples_last(logits, labels, axis):
+    """Logits as (examples, classes) and labels as a flat int vector."""
+    labels = np.asarray(labels)
+    if not np.issubdtype(labels.dtype, np.integer):
+        raise NumericalError(f"softmax_ce needs integer labels, got {labels.dtype}")
+    rows = np.moveaxis(logits, axis, -1).reshape(-1, logits.shape[axis])
+    flat = labels.reshape(-1)
+    classes = rows.shape[1]
+    if flat.size and (flat.min() < 0 or flat.max() >= classes):
+        raise NumericalError(f"softmax_ce: labels must lie in 0..{classes - 1}, got {flat.tolist()}")
+    return rows, flat
+
+
+def cross_entropy(logits, labels, axis=-1):
+    rows, flat = _examples_last(logits, labels, axis)
+    return -np.mean(log_softmax(rows, axis=1)[np.arange(len(flat)), flat])
+
+
+def cross_entropy_vjp(g, out, logits, labels, axis=-1):
+    rows, flat = _examples_last(logits, labels, axis)
+    d = softmax(rows, axis=1)
+    d[np.arange(len(flat)), flat] -= 1.0
+    d *= g / len(flat)
+    moved = np.moveaxis(logits, axis, -1).shape
+    return np.moveaxis(d.reshape(moved), -1, axis)
+
+
+def _matmul_vjp_left(g, out, a, b):
+    if b.ndim == 1:
+        return np.outer(g, b) if a.ndim == 2 else g * b
+    return g @ b.T
+
+
+def _matmul_vjp_right(g, out, a, b):
+    if a.ndim == 1:
+        return np.outer(a, g) if b.ndim == 2 else g * a
+    return a.T @ g
+
+
+def _sum_vjp(g, out, a, axis=None):
+    g = np.asarray(g)
+    if axis is not None:
+        g = np.expand_dims(g, axis)
+    return np.broadcast_to(g, a.shape)
+
+
+def _mean_vjp(g, out, a, axis=None):
+    count = a.size if axis is None else a.shape[axis]
+    return _sum_vjp(g, out, a, axis) / count
+
+
+def _solve_vjp_right(g, out, a, b):
+    return solve(a.T, g)
+
+
+def _solve_vjp_left(g, out, a, b):
+    gb = solve(a.T, g)
+    return -(np.outer(gb, out) if out.ndim == 1 else gb @ out.T)
+
+
+# ---------------------------------------------------------------- arithmetic
+
+defop("add", symbol="+", forward=np.add, shape=broadcast_shape,
+      vjp=(lambda g, out, a, b: g, lambda g, out, a, b: g),
+      domain=("real", "real"), doc="a + b (numpy broadcasting)")
+
+defop("sub", symbol="−", forward=np.subtract, shape=broadcast_shape,
+      vjp=(lambda g, out, a, b: g, lambda g, out, a, b: -g),
+      domain=("real", "real"), doc="a − b (numpy broadcasting)")
+
+defop("mul", symbol="⊙", forward=np.multiply, shape=broadcast_shape,
+      vjp=(lambda g, out, a, b: g * b, lambda g, out, a, b: g * a),
+      domain=("real", "real"), doc="a ⊙ b, elementwise (numpy broadcasting)")
+
+defop("div", symbol="÷", forward=np.divide, shape=broadcast_shape,
+      vjp=(lambda g, out, a, b: g / b, lambda g, out, a, b: -g * out / b),
+      domain=("real", "nonzero"), doc="a / b, elementwise (numpy broadcasting)")
+
+defop("neg", symbol="−", forward=np.negative, shape=same_shape,
+      vjp=(lambda g, out, a: -g,),
+      domain=("real",), doc="−a")
+
+defop("pow", symbol="(·)^{p}", forward=lambda a, p: np.power(a, p), shape=same_shape,
+      vjp=(lambda g, out, a, p: g * p * np.power(a, p - 1),),
+      domain=("positive",), params={"p": 2.0}, doc="a ** p for a number p")
+
+# ---------------------------------------------------------------- linear algebra
+
+defop("matmul", symbol="@", forward=np.matmul, shape=matmul_shape,
+      vjp=(_matmul_vjp_left, _matmul_vjp_right),
+      domain=("real", "real"), doc="a @ b, matrix product of vectors and matrices")
+
+defop("transpose", symbol="ᵀ", forward=np.transpose, shape=transpose_shape,
+      vjp=(lambda g, out, a: np.transpose(g),),
+      domain=("real",), doc="aᵀ")
+
+defop("logdet", symbol="log|·|", forward=logdet, shape=square_to_scalar_shape,
+      vjp=(lambda g, out, a: g * inv(a).T,),
+      domain=("spd",), doc="log det K for det K > 0, by slogdet; ∂/∂K = K⁻ᵀ")
+
+defop("inv", symbol="(·)⁻¹", forward=inv, shape=square_shape,
+      vjp=(lambda g, out, a: -out.T @ g @ out.T,),
+      domain=("spd",), doc="K⁻¹; ∂L/∂K = −K⁻ᵀ (∂L/∂K⁻¹) K⁻ᵀ")
+
+defop("solve", symbol="(·)⁻¹(·)", forward=solve, shape=solve_shape,
+      vjp=(_solve_vjp_left, _solve_vjp_right),
+      domain=("spd", "real"), doc="A⁻¹ B by a linear solve, without forming A⁻¹")
+
+defop("trace", symbol="tr", forward=np.trace, shape=square_to_scalar_shape,
+      vjp=(lambda g, out, a: g * np.eye(a.shape[0]),),
+      domain=("real",), doc="tr A, the sum of the diagonal")
+
+# ---------------------------------------------------------------- elementwise functions
+
+defop("exp", symbol="exp", forward=np.exp, shape=same_shape,
+      vjp=(lambda g, out, a: g * out,),
+      domain=("real",), doc="exp a")
+
+defop("log", symbol="log", forward=np.log, shape=same_shape,
+      vjp=(lambda g, out, a: g / a,),
+      domain=("positive",), doc="natural log a")
+
+defop("sqrt", symbol="√", forward=np.sqrt, shape=same_shape,
+      vjp=(lambda g, out, a: g * 0.5 / out,),
+      domain=("positive",), doc="√a")
+
+defop("abs", symbol="|·|", forward=np.abs, shape=same_shape,
+      vjp=(lambda g, out, a: g * np.sign(a),),
+      domain=("nonzero",), doc="|a|, elementwise")
+
+defop("sigmoid", symbol="σ", forward=sigmoid, shape=same_shape,
+      vjp=(lambda g, out, a: g * out * (1.0 - out),),
+      domain=("real",), doc="σ(a) = 1 / (1 + e⁻ᵃ)")
+
+defop("swish", symbol="swish", forward=lambda a: a * sigmoid(a), shape=same_shape,
+      vjp=(lambda g, out, a: g * (sigmoid(a) + out * (1.0 - sigmoid(a))),),
+      domain=("real",), doc="swish(a) = a ⊙ σ(a); swish′ = σ + swish ⊙ (1 − σ)")
+
+defop("relu", symbol="ReLU", forward=lambda a: np.maximum(a, 0.0), shape=same_shape,
+      vjp=(lambda g, out, a: g * (a > 0),),
+      domain=("nonzero",), doc="max(0, a); the gradient at 0 is taken as 0")
+
+defop("tanh", symbol="tanh", forward=np.tanh, shape=same_shape,
+      vjp=(lambda g, out, a: g * (1.0 - out**2),),
+      domain=("real",), doc="tanh a")
+
+# ---------------------------------------------------------------- reductions
+
+defop("sum", symbol="Σ", forward=lambda a, axis: np.sum(a, axis=axis), shape=reduce_shape,
+      vjp=(_sum_vjp,), domain=("real",), params={"axis": None},
+      doc="sum of all entries, or along one axis")
+
+defop("mean", symbol="mean", forward=lambda a, axis: np.mean(a, axis=axis), shape=reduce_shape,
+      vjp=(_mean_vjp,), domain=("real",), params={"axis": None},
+      doc="mean of all entries, or along one axis")
+
+defop("sumsq", symbol="‖·‖²", forward=lambda a: np.sum(a * a), shape=scalar_shape,
+      vjp=(lambda g, out, a: 2.0 * g * a,),
+      domain=("real",), doc="‖a‖², the sum of squared entries (½‖a‖² is 0.5 * sumsq(a))")
+
+# ---------------------------------------------------------------- softmax and the classification loss
+
+defop("softmax", symbol="softmax", forward=softmax, shape=along_axis_shape,
+      vjp=(lambda g, out, a, axis: out * (g - np.sum(g * out, axis=axis, keepdims=True)),),
+      domain=("real",), params={"axis": -1}, doc="softmax along an axis, computed stably")
+
+defop("log_softmax", symbol="log softmax", forward=log_softmax, shape=along_axis_shape,
+      vjp=(lambda g, out, a, axis: g - np.exp(out) * np.sum(g, axis=axis, keepdims=True),),
+      domain=("real",), params={"axis": -1}, doc="log softmax along an axis (log-sum-exp)")
+
+defop("softmax_ce", symbol="softmax-CE", forward=cross_entropy, shape=cross_entropy_shape,
+      vjp=(cross_entropy_vjp, None),
+      domain=("real", "labels"), params={"axis": -1},
+      doc="mean over examples of −log softmax(logits)[label], classes along `axis`; "
+          "∂/∂logits = (softmax − onehot) / examples")
