@@ -83,8 +83,7 @@ class Graph:
         try:
             return self.nx.nodes[name]
         except KeyError:
-            close = difflib.get_close_matches(str(name), [str(n) for n in self.nx], n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
+            hint = did_you_mean(str(name), [str(n) for n in self.nx])
             raise UnknownNameError(f"no node named {name!r} in this graph{hint}") from None
 
     def value(self, name: str):
@@ -165,6 +164,15 @@ class Graph:
                         raise NumericalError(f"node {step.node!r} (backward): {err}") from None
                     d["grad"] = unbroadcast(contribution, a["shape"])
 
+    def kinks(self, changed: str | None = None) -> list:
+        """Which side of its kink each input entry of every relu/abs node lies on.
+
+        Two evaluations with different patterns lie on different smooth pieces of the loss.
+        """
+        steps = self._steps if changed is None else self._downstream_of(changed)
+        return [s.op.kinks(*(a["value"] for a, _, _ in s.args))
+                for s in steps if s.op is not None and s.op.kinks is not None]
+
     def _downstream_of(self, leaf: str) -> list:
         if leaf not in self._downstream:
             self._node(leaf)
@@ -174,6 +182,13 @@ class Graph:
 
     def __repr__(self):
         return f"<Graph loss={self.loss_id!r} nodes={self.nx.number_of_nodes()} value={self.loss:.6g}>"
+
+
+def did_you_mean(name: str, choices: list[str]) -> str:
+    """``"; did you mean 'W'?"`` for the closest choice (case counts least), or ``""``."""
+    lowered = {c.lower(): c for c in choices}
+    close = difflib.get_close_matches(name.lower(), list(lowered), n=1)
+    return f"; did you mean {lowered[close[0]]!r}?" if close else ""
 
 
 def _is_topological(G: nx.MultiDiGraph) -> bool:

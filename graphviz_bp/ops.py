@@ -16,6 +16,10 @@ declares, for one op:
     so shape errors are found while the graph is built and before any value is computed;
 ``symbol``
     how the op is drawn in a figure (``{p}``-style fields are filled from the params);
+``kinks``
+    for ops that are not smooth (``relu``, ``abs``): which side of its kink each input
+    entry lies on. A finite difference whose two ends see different sides crossed a
+    kink and says nothing about the gradient; the gradient checker looks at this;
 ``domain``
     per slot, the inputs the op is defined on: ``real``, ``positive``, ``nonzero``
     (real, kept away from a kink such as ``abs`` or ``relu`` at 0), ``spd`` (a symmetric
@@ -50,6 +54,7 @@ class Op:
     domain: tuple[str, ...]
     doc: str
     params: dict = field(default_factory=dict)  # static parameters and their defaults
+    kinks: Callable | None = None
 
     @property
     def arity(self) -> int:
@@ -64,13 +69,13 @@ class Op:
 OPS: dict[str, Op] = {}
 
 
-def defop(name, *, symbol, forward, vjp, shape, domain, doc, params=None) -> Op:
+def defop(name, *, symbol, forward, vjp, shape, domain, doc, params=None, kinks=None) -> Op:
     """Add one op to the table."""
     if name in OPS:
         raise ValueError(f"op {name!r} is defined twice")
     if len(domain) != len(vjp):
         raise ValueError(f"op {name!r}: one domain entry per argument slot")
-    op = Op(name, symbol, forward, tuple(vjp), shape, tuple(domain), doc, dict(params or {}))
+    op = Op(name, symbol, forward, tuple(vjp), shape, tuple(domain), doc, dict(params or {}), kinks)
     OPS[name] = op
     return op
 
@@ -362,7 +367,7 @@ defop("sqrt", symbol="√", forward=np.sqrt, shape=same_shape,
       domain=("positive",), doc="√a")
 
 defop("abs", symbol="|·|", forward=np.abs, shape=same_shape,
-      vjp=(lambda g, out, a: g * np.sign(a),),
+      vjp=(lambda g, out, a: g * np.sign(a),), kinks=lambda a: a > 0,
       domain=("nonzero",), doc="|a|, elementwise")
 
 defop("sigmoid", symbol="σ", forward=sigmoid, shape=same_shape,
@@ -374,7 +379,7 @@ defop("swish", symbol="swish", forward=lambda a: a * sigmoid(a), shape=same_shap
       domain=("real",), doc="swish(a) = a ⊙ σ(a); swish′ = σ + swish ⊙ (1 − σ)")
 
 defop("relu", symbol="ReLU", forward=lambda a: np.maximum(a, 0.0), shape=same_shape,
-      vjp=(lambda g, out, a: g * (a > 0),),
+      vjp=(lambda g, out, a: g * (a > 0),), kinks=lambda a: a > 0,
       domain=("nonzero",), doc="max(0, a); the gradient at 0 is taken as 0")
 
 defop("tanh", symbol="tanh", forward=np.tanh, shape=same_shape,
