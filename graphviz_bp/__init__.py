@@ -20,6 +20,7 @@ from .errors import (
 )
 from .gradcheck import check_gradients, relative_error
 from .graph import FUNCTIONS, Expr, apply, const, data, param, to_networkx
+from .rendering import render, to_dot
 
 from .functions import *  # noqa: F401,F403  bp.sumsq, bp.logdet, bp.eye, ...
 
@@ -27,7 +28,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Graph", "Expr", "param", "data", "const", "apply", "to_networkx", "ops",
-    "check_gradients", "relative_error",
+    "check_gradients", "relative_error", "render", "to_dot",
     "GraphvizBPError", "ShapeError", "UnknownNameError", "NumericalError",
     "NameConflictError", "RenderError", "EngineNotFoundError",
     *FUNCTIONS,

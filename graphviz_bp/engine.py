@@ -180,6 +180,12 @@ class Graph:
             self._downstream[leaf] = [s for s in self._steps if s.node in below]
         return self._downstream[leaf]
 
+    def _repr_svg_(self) -> str:
+        """The figure, so that a notebook displays an evaluated graph as its SVG."""
+        from .rendering import draw, to_dot  # drawing is optional for the engine
+
+        return draw(to_dot(self), "svg").decode()
+
     def __repr__(self):
         return f"<Graph loss={self.loss_id!r} nodes={self.nx.number_of_nodes()} value={self.loss:.6g}>"
 

@@ -332,7 +332,7 @@ defop("matmul", symbol="@", forward=np.matmul, shape=matmul_shape,
       vjp=(_matmul_vjp_left, _matmul_vjp_right),
       domain=("real", "real"), doc="a @ b, matrix product of vectors and matrices")
 
-defop("transpose", symbol="ᵀ", forward=np.transpose, shape=transpose_shape,
+defop("transpose", symbol="(·)ᵀ", forward=np.transpose, shape=transpose_shape,
       vjp=(lambda g, out, a: np.transpose(g),),
       domain=("real",), doc="aᵀ")
 

@@ -1,0 +1,29 @@
+"""The figures of every built-in loss, as committed in ``figures/``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from . import losses
+from .rendering import draw, to_dot, write_atomically
+
+__all__ = ["write_figures"]
+
+
+def write_figures(out_dir="figures", *, engine: str = "bundled", formats=("svg",)) -> list[Path]:
+    """Write ``<name>.gv`` and ``<name>.<format>`` for every built-in loss at its defaults.
+
+    Returns the paths written, in the order of :data:`graphviz_bp.losses.BUILTINS`.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, build in losses.BUILTINS.items():
+        source = to_dot(build())
+        write_atomically(out / f"{name}.gv", source.encode())
+        written.append(out / f"{name}.gv")
+        for fmt in formats:
+            path = out / f"{name}.{fmt}"
+            write_atomically(path, draw(source, fmt, engine))
+            written.append(path)
+    return written

@@ -1,0 +1,364 @@
+"""Drawing an evaluated graph with Graphviz: DOT source, then SVG, PDF or PNG.
+
+This module only reads the graph (values and gradients the engine put there); it
+computes no mathematics. Everything about how a figure looks is in :data:`STYLE`.
+
+Legend of a figure:
+
+- blue boxes are parameters, green boxes inputs, grey text constants, white ellipses
+  operations (their symbol, and their name when they have one); the loss has a double
+  border;
+- on each edge, the forward value carried (black) above the gradient flowing back along
+  that edge alone (red, marked ∇);
+- a node reached along several paths is orange with a thick border; its out-edges are
+  numbered ①, ②, … in their own colours, and the node shows its gradient as the sum of
+  those contributions (∇W = ① + ②) with the total.
+
+Two engines draw: ``"bundled"`` (default), the Graphviz inside pygraphviz's wheels,
+in-process with no system package; and ``"system"``, the ``dot`` on PATH through the
+``graphviz`` package.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import tempfile
+import warnings
+from contextlib import contextmanager
+from pathlib import Path
+
+import graphviz
+import numpy as np
+
+from .errors import EngineNotFoundError, RenderError
+
+__all__ = ["to_dot", "render", "draw", "SHOWS", "FORMATS", "ENGINES", "STYLE", "RenderWarning"]
+
+SHOWS = ("all", "values", "gradients", "structure")
+FORMATS = ("svg", "pdf", "png", "dot")
+ENGINES = ("bundled", "system")
+SUFFIXES = {".svg": "svg", ".pdf": "pdf", ".png": "png", ".gv": "dot", ".dot": "dot"}
+
+#: Largest array written out in full on an edge; larger ones show shape and range.
+INLINE_ENTRIES = 30
+#: Largest array written out in full in a tooltip; larger ones are summarized by numpy.
+TOOLTIP_ENTRIES = 1000
+
+STYLE = {
+    "graph": {"rankdir": "TB", "nodesep": "0.35", "ranksep": "0.4", "fontname": "DejaVu Sans",
+              "bgcolor": "white", "pad": "0.2"},
+    "node": {"fontname": "DejaVu Sans", "fontsize": "13", "penwidth": "1.2", "margin": "0.08,0.04"},
+    "edge": {"fontname": "DejaVu Sans", "fontsize": "10", "arrowsize": "0.7", "color": "#555555"},
+    "param": {"shape": "box", "style": "rounded,filled", "fillcolor": "#d6e6f7", "color": "#3a6ea5"},
+    "input": {"shape": "box", "style": "rounded,filled", "fillcolor": "#dcefd9", "color": "#4a8a3f"},
+    "const": {"shape": "plaintext", "fontcolor": "#555555"},
+    "op": {"shape": "ellipse", "style": "filled", "fillcolor": "white", "color": "#333333"},
+    "loss": {"peripheries": "2"},
+    "multipath": {"style": "rounded,filled", "fillcolor": "#ffe0b2", "color": "#e65100",
+                  "penwidth": "2.6"},
+    "value_color": "#222222",
+    "grad_color": "#c62828",
+    "muted_color": "#777777",
+    "path_colors": ("#1565c0", "#6a1b9a", "#00838f", "#8d6e63", "#ad1457", "#2e7d32"),
+}
+
+PATH_MARKS = "①②③④⑤⑥⑦⑧⑨⑩"
+
+
+class RenderWarning(UserWarning):
+    """A message Graphviz printed while drawing (not shown on the terminal)."""
+
+
+# ---------------------------------------------------------------- text formatting
+
+
+def _num(x: float, digits: int) -> str:
+    if not np.isfinite(x):
+        return str(x)
+    text = f"{x:.{digits}g}"
+    return "0" if text == "-0" else text.replace("-", "−")
+
+
+def _shape_text(shape) -> str:
+    return "×".join(map(str, shape)) if shape else "scalar"
+
+
+def _matrix_cells(array: np.ndarray) -> list[list[str]] | None:
+    """Rows of formatted entries for a small array, or None when it is too large."""
+    if array.size > INLINE_ENTRIES or array.ndim > 2:
+        return None
+    if array.ndim == 0:
+        return [[_num(float(array), 4)]]
+    if array.ndim == 1:
+        return [[_num(float(v), 3) for v in array]]
+    return [[_num(float(v), 3) for v in row] for row in array]
+
+
+def _html_block(array, color: str, prefix: str) -> str:
+    """Table rows showing ``array`` in ``color``: in full when small, else shape and range."""
+    array = np.asarray(array)
+
+    def cell(text: str, align: str = "RIGHT") -> str:
+        return f'<TD ALIGN="{align}"><FONT COLOR="{color}">{html.escape(text)}</FONT></TD>'
+
+    def table(rows: list[str]) -> str:
+        return '<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="0">' \
+            + "".join(rows) + "</TABLE>"
+
+    cells = _matrix_cells(array)
+    if cells is None:
+        finite = array[np.isfinite(array)]
+        span = f" [{_num(float(finite.min()), 3)}, {_num(float(finite.max()), 3)}]" if finite.size else ""
+        return table([f"<TR>{cell(prefix + _shape_text(array.shape) + span, 'LEFT')}</TR>"])
+    if array.ndim == 0:
+        return table([f"<TR>{cell(prefix + cells[0][0], 'LEFT')}</TR>"])
+    close = "]"
+    if array.ndim == 2 and array.shape[1] == 1 and array.shape[0] > 1:
+        cells, close = [[row[0] for row in cells]], "]ᵀ"  # a column reads best transposed
+    rows = []
+    for i, row in enumerate(cells):
+        lead = cell((prefix if i == 0 else "") + "[")
+        entries = "".join(cell(("\u2002" if j else "") + c) for j, c in enumerate(row))
+        rows.append("<TR>" + lead + entries + cell(close, "LEFT") + "</TR>")
+    return table(rows)
+
+
+def _label(blocks: list[str]) -> str:
+    """An HTML-like label stacking ``blocks`` (inner tables or text) in one column."""
+    return ('<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="1" CELLPADDING="0">'
+            + "".join(f"<TR><TD>{b}</TD></TR>" for b in blocks) + "</TABLE>>")
+
+
+def _tooltip_array(value) -> str:
+    if value is None:
+        return "none"
+    array = np.asarray(value)
+    if array.ndim == 0:
+        return repr(array.item())
+    return np.array2string(array, precision=17, floatmode="unique", threshold=TOOLTIP_ENTRIES,
+                           max_line_width=120)
+
+
+def _plain(lines: list[str]) -> str:
+    """A plain (non-HTML) attribute with lines: backslashes made literal, \\n between lines."""
+    return graphviz.nohtml("\\n".join(line.replace("\\", "\\\\") for line in lines))
+
+
+# ---------------------------------------------------------------- DOT
+
+
+def _check_choice(kind: str, value, allowed) -> None:
+    if value not in allowed:
+        raise RenderError(f"unknown {kind}: {value!r} (must be one of {', '.join(allowed)})")
+
+
+def to_dot(g, show: str = "all") -> str:
+    """The DOT source of the figure of an evaluated graph (byte-identical on every run).
+
+    ``show`` is one of ``all`` (values and gradients), ``values``, ``gradients`` or
+    ``structure`` (the computational graph alone, as drawn in a hand-written solution).
+    """
+    _check_choice("show", show, SHOWS)
+    from .ops import OPS
+
+    G = g.nx
+    show_values = show in ("all", "values")
+    show_grads = show in ("all", "gradients")
+    dot = graphviz.Digraph(name="backprop", graph_attr=STYLE["graph"],
+                           node_attr=STYLE["node"], edge_attr=STYLE["edge"])
+    loss = G.graph["loss"]
+    path_number = {}  # (u, v, slot) -> 1, 2, ... for out-edges of multipath nodes
+    for n, d in G.nodes(data=True):
+        if d["multipath"]:
+            flowing = [(u, v, k) for u, v, k, e in G.out_edges(n, keys=True, data=True)
+                       if e["grad"] is not None]
+            for i, key in enumerate(flowing, start=1):
+                path_number[key] = i
+
+    for n, d in G.nodes(data=True):
+        kind = d["kind"]
+        attrs = dict(STYLE[kind])
+        classes = ["leaf", kind] if kind != "op" else ["op", d["op"]]
+        rows = []
+        if kind == "op":
+            symbol = OPS[d["op"]].display(d["params"])
+            rows.append(f'<FONT POINT-SIZE="15">{html.escape(symbol)}</FONT>')
+            if d["label"]:
+                rows.append(f'<B>{html.escape(d["label"])}</B>')
+        elif kind == "const" and not d["shape"] and d["named"]:
+            text = f'{d["label"] or n} = {_num(float(d["value"]), 4)}'
+            rows.append(f'<B>{html.escape(text)}</B>')
+        else:
+            rows.append(f'<B>{html.escape(d["label"] or n)}</B>')
+            if kind != "const" or d["shape"]:
+                rows.append(f'<FONT POINT-SIZE="9" COLOR="{STYLE["muted_color"]}">'
+                            f'{html.escape(_shape_text(d["shape"]))}</FONT>')
+        if n == loss:
+            attrs.update(STYLE["loss"])
+            classes.append("loss")
+            if show_values:
+                rows.append(_html_block(d["value"], STYLE["value_color"], "= "))
+        if d["multipath"]:
+            attrs.update(STYLE["multipath"])
+            classes.append("multipath")
+            if show_grads:
+                marks = [PATH_MARKS[(i - 1) % len(PATH_MARKS)]
+                         for (u, _, _), i in sorted(path_number.items(), key=lambda t: t[1])
+                         if u == n]
+                name = d["label"] or n
+                rows.append(f'<FONT COLOR="{STYLE["grad_color"]}">'
+                            f'{html.escape(f"∇{name} = " + " + ".join(marks))}</FONT>')
+                rows.append(_html_block(d["grad"], STYLE["grad_color"], "= "))
+        attrs["label"] = _label(rows)
+        attrs["class"] = " ".join(classes)
+        attrs["id"] = f"node-{n}"
+        attrs["tooltip"] = _plain(_node_tooltip(n, d))
+        dot.node(n, **attrs)
+
+    for u, v, k, e in G.edges(keys=True, data=True):
+        attrs = {}
+        classes = ["path"]
+        number = path_number.get((u, v, k))
+        grad_color = STYLE["grad_color"]
+        if number is not None:
+            classes.append("multipath-path")
+            grad_color = STYLE["path_colors"][(number - 1) % len(STYLE["path_colors"])]
+            attrs.update(color=grad_color, penwidth="2")
+        if e["grad"] is None:
+            classes.append("no-grad")
+        rows = []
+        scalar_const = G.nodes[u]["kind"] == "const" and not G.nodes[u]["shape"]
+        if show_values and e["value"] is not None and not scalar_const:  # the node shows it
+            rows.append(_html_block(e["value"], STYLE["value_color"], ""))
+        if show_grads and e["grad"] is not None:
+            mark = PATH_MARKS[(number - 1) % len(PATH_MARKS)] + " " if number else ""
+            rows.append(_html_block(e["grad"], grad_color, f"{mark}∇ "))
+        if rows:
+            attrs["label"] = _label(rows)
+        attrs["class"] = " ".join(classes)
+        attrs["id"] = f"edge-{u}-{v}-{k}"
+        tooltip = _plain(_edge_tooltip(u, v, k, e))
+        attrs["tooltip"] = tooltip
+        attrs["labeltooltip"] = tooltip
+        dot.edge(u, v, **attrs)
+    return dot.source
+
+
+def _node_tooltip(n, d) -> list[str]:
+    what = d["op"] if d["kind"] == "op" else d["kind"]
+    lines = [f"{n} ({what}, shape {_shape_text(d['shape'])})", "value =",
+             *_tooltip_array(d["value"]).splitlines()]
+    if d["grad"] is not None:
+        lines += ["∇ (total) =", *_tooltip_array(d["grad"]).splitlines()]
+    return lines
+
+
+def _edge_tooltip(u, v, k, e) -> list[str]:
+    lines = [f"{u} → {v} (argument {k})", "value =", *_tooltip_array(e["value"]).splitlines()]
+    if e["grad"] is not None:
+        lines += ["∇ along this edge =", *_tooltip_array(e["grad"]).splitlines()]
+    return lines
+
+
+# ---------------------------------------------------------------- drawing
+
+
+@contextmanager
+def _captured_stderr():
+    """Capture what C libraries write to file descriptor 2 (fontconfig complains there)."""
+    with tempfile.TemporaryFile(mode="w+b") as sink:
+        try:
+            saved = os.dup(2)
+        except OSError:  # no stderr at all
+            yield lambda: ""
+            return
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield lambda: (sink.seek(0), sink.read().decode(errors="replace"))[1]
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+def draw(source: str, fmt: str = "svg", engine: str = "bundled") -> bytes:
+    """Lay out DOT ``source`` and draw it as ``fmt`` (svg, pdf, png) with ``engine``."""
+    _check_choice("format", fmt, FORMATS)
+    _check_choice("engine", engine, ENGINES)
+    if fmt == "dot":
+        return source.encode()
+    if engine == "system":
+        try:
+            return graphviz.Source(source).pipe(format=fmt)
+        except graphviz.ExecutableNotFound:
+            raise EngineNotFoundError(
+                "the system engine needs Graphviz's `dot` on PATH: install Graphviz "
+                "(apt-get install graphviz, brew install graphviz, …) or use the bundled engine"
+            ) from None
+        except graphviz.CalledProcessError as err:
+            raise RenderError(f"dot failed: {err.stderr.decode(errors='replace').strip()}") from None
+    try:
+        import pygraphviz
+    except ImportError:
+        raise EngineNotFoundError(
+            "the bundled engine needs pygraphviz>=2: pip install 'pygraphviz>=2' "
+            "(or use --engine system with Graphviz installed)"
+        ) from None
+    with _captured_stderr() as printed:
+        try:
+            graph = pygraphviz.AGraph(string=source)
+            data = graph.draw(format=fmt, prog="dot")
+        except Exception as err:  # pygraphviz raises bare exceptions for layout failures
+            raise RenderError(f"Graphviz failed to draw the figure: {err}") from None
+        messages = [line for line in printed().splitlines()
+                    if line.strip() and "Fontconfig" not in line]
+    for line in messages:
+        warnings.warn(line, RenderWarning, stacklevel=2)
+    return data
+
+
+def format_of(path, fmt: str | None = None) -> str:
+    """The output format: ``fmt`` if given, else from the suffix of ``path``."""
+    if fmt is not None:
+        _check_choice("format", fmt, FORMATS)
+        return fmt
+    suffix = Path(path).suffix.lower()
+    if suffix not in SUFFIXES:
+        raise RenderError(f"cannot tell the format from {str(path)!r}: use a suffix "
+                          f"({', '.join(SUFFIXES)}) or give the format")
+    return SUFFIXES[suffix]
+
+
+def write_atomically(path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file and a rename."""
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise RenderError(f"cannot write {str(path)!r}: folder {str(folder)!r} does not exist")
+    try:
+        fd, temporary = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as err:
+        raise RenderError(f"cannot write {str(path)!r}: {err.strerror}") from None
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+
+
+def render(g, path, *, show: str = "all", engine: str = "bundled", format: str | None = None) -> Path:
+    """Draw evaluated graph ``g`` into ``path``; the format comes from the suffix.
+
+    >>> from graphviz_bp import losses, render
+    >>> import tempfile, pathlib
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "autoencoder.svg"
+    >>> render(losses.autoencoder(), out).read_text().count('class="node')
+    9
+    """
+    fmt = format_of(path, format)
+    data = draw(to_dot(g, show=show), fmt, engine)
+    write_atomically(path, data)
+    return Path(path)
