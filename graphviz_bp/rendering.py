@@ -73,6 +73,12 @@ class RenderWarning(UserWarning):
 # ---------------------------------------------------------------- text formatting
 
 
+def _html(text: str) -> str:
+    """Text for an HTML-like label: markup characters escaped, and brackets too
+    (Graphviz 2.43's label lexer rejects a cell holding a lone ``]``)."""
+    return html.escape(str(text)).replace("[", "&#91;").replace("]", "&#93;")
+
+
 def _num(x: float, digits: int) -> str:
     if not np.isfinite(x):
         return str(x)
@@ -100,7 +106,7 @@ def _html_block(array, color: str, prefix: str) -> str:
     array = np.asarray(array)
 
     def cell(text: str, align: str = "RIGHT") -> str:
-        return f'<TD ALIGN="{align}"><FONT COLOR="{color}">{html.escape(text)}</FONT></TD>'
+        return f'<TD ALIGN="{align}"><FONT COLOR="{color}">{_html(text)}</FONT></TD>'
 
     def table(rows: list[str]) -> str:
         return '<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="0">' \
@@ -183,17 +189,17 @@ def to_dot(g, show: str = "all") -> str:
         rows = []
         if kind == "op":
             symbol = OPS[d["op"]].display(d["params"])
-            rows.append(f'<FONT POINT-SIZE="15">{html.escape(symbol)}</FONT>')
+            rows.append(f'<FONT POINT-SIZE="15">{_html(symbol)}</FONT>')
             if d["label"]:
-                rows.append(f'<B>{html.escape(d["label"])}</B>')
+                rows.append(f'<B>{_html(d["label"])}</B>')
         elif kind == "const" and not d["shape"] and d["named"]:
             text = f'{d["label"] or n} = {_num(float(d["value"]), 4)}'
-            rows.append(f'<B>{html.escape(text)}</B>')
+            rows.append(f'<B>{_html(text)}</B>')
         else:
-            rows.append(f'<B>{html.escape(d["label"] or n)}</B>')
+            rows.append(f'<B>{_html(d["label"] or n)}</B>')
             if kind != "const" or d["shape"]:
                 rows.append(f'<FONT POINT-SIZE="9" COLOR="{STYLE["muted_color"]}">'
-                            f'{html.escape(_shape_text(d["shape"]))}</FONT>')
+                            f'{_html(_shape_text(d["shape"]))}</FONT>')
         if n == loss:
             attrs.update(STYLE["loss"])
             classes.append("loss")
@@ -208,7 +214,7 @@ def to_dot(g, show: str = "all") -> str:
                          if u == n]
                 name = d["label"] or n
                 rows.append(f'<FONT COLOR="{STYLE["grad_color"]}">'
-                            f'{html.escape(f"∇{name} = " + " + ".join(marks))}</FONT>')
+                            f'{_html(f"∇{name} = " + " + ".join(marks))}</FONT>')
                 rows.append(_html_block(d["grad"], STYLE["grad_color"], "= "))
         attrs["label"] = _label(rows)
         attrs["class"] = " ".join(classes)
@@ -296,7 +302,9 @@ def draw(source: str, fmt: str = "svg", engine: str = "bundled") -> bytes:
                 "(apt-get install graphviz, brew install graphviz, …) or use the bundled engine"
             ) from None
         except graphviz.CalledProcessError as err:
-            raise RenderError(f"dot failed: {err.stderr.decode(errors='replace').strip()}") from None
+            lines = err.stderr.decode(errors="replace").strip().splitlines() or ["no message"]
+            more = f" (and {len(lines) - 1} more lines)" if len(lines) > 1 else ""
+            raise RenderError(f"dot failed: {lines[0].strip()}{more}") from None
     try:
         import pygraphviz
     except ImportError:

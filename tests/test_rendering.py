@@ -1,0 +1,251 @@
+"""Figures: exact DOT fragments, the SVG parsed as XML, both engines, files written safely."""
+
+import os
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import graphviz_bp as bp
+from graphviz_bp import losses
+from graphviz_bp.figures import write_figures
+from graphviz_bp.rendering import draw, to_dot
+
+ROOT = Path(__file__).resolve().parent.parent
+SVG = "{http://www.w3.org/2000/svg}"
+XLINK = "{http://www.w3.org/1999/xlink}"
+HAS_DOT = shutil.which("dot") is not None
+
+
+def short(x: float, digits: int = 3) -> str:
+    """A number as figures print it: `digits` significant digits, a true minus sign."""
+    text = f"{x:.{digits}g}"
+    return "0" if text == "-0" else text.replace("-", "−")
+
+
+def svg_of(g, engine="bundled", **options) -> ET.Element:
+    return ET.fromstring(draw(to_dot(g, **options), "svg", engine))
+
+
+def group(root: ET.Element, element_id: str) -> ET.Element:
+    found = [e for e in root.iter(f"{SVG}g") if e.get("id") == element_id]
+    assert len(found) == 1, element_id
+    return found[0]
+
+
+def texts(element: ET.Element) -> str:
+    return " ".join(t.text or "" for t in element.iter(f"{SVG}text"))
+
+
+def titles(element: ET.Element) -> str:
+    return " ".join(a.get(f"{XLINK}title") or "" for a in element.iter(f"{SVG}a"))
+
+
+# ---------------------------------------------------------------- DOT source
+
+
+def test_dot_source_is_byte_identical_across_builds():
+    for name, build in losses.BUILTINS.items():
+        assert to_dot(build(seed=4)) == to_dot(build(seed=4)), name
+    assert to_dot(losses.autoencoder(seed=4)) != to_dot(losses.autoencoder(seed=5))
+
+
+def test_dot_fragments_of_the_autoencoder():
+    source = to_dot(losses.autoencoder())
+    assert "digraph backprop {" in source and "rankdir=TB" in source
+    # W: a parameter reached along two paths, its gradient shown as their sum.
+    w_line = next(line for line in source.splitlines() if line.lstrip().startswith("W ["))
+    assert 'class="leaf param multipath"' in w_line and 'id="node-W"' in w_line
+    assert "∇W = ① + ②" in w_line and 'penwidth=2.6' in w_line
+    # One edge per argument slot, each with an id and classes.
+    assert 'W -> transpose_2 [' in source and 'id="edge-W-transpose_2-0"' in source
+    assert 'class="path multipath-path"' in source
+    assert 'L [' in source and "peripheries=2" in source
+
+
+def test_committed_dot_sources_match_the_code():
+    for name, build in losses.BUILTINS.items():
+        committed = ROOT / "figures" / f"{name}.gv"
+        assert committed.exists(), f"figures/{name}.gv is missing: run `python -m graphviz_bp figures`"
+        assert committed.read_text(encoding="utf-8") == to_dot(build()), (
+            f"figures/{name}.gv is stale: run `python -m graphviz_bp figures`")
+        assert (ROOT / "figures" / f"{name}.svg").exists()
+
+
+def test_show_structure_values_gradients():
+    g = losses.autoencoder()
+    edges = list(g.nx.edges(keys=True))
+
+    def edge_texts(show):
+        root = svg_of(g, show=show)
+        return [texts(group(root, f"edge-{u}-{v}-{k}")).strip() for u, v, k in edges]
+
+    assert all(t == "" for t in edge_texts("structure"))
+    values = edge_texts("values")
+    assert all("∇" not in t for t in values) and sum(bool(t) for t in values) == len(edges) - 1
+    flows = [g.nx.edges[e]["grad"] is not None for e in edges]
+    assert [t.count("∇") for t in edge_texts("gradients")] == flows  # gradients only
+    assert [t.count("∇") for t in edge_texts("all")] == flows
+    structure = texts(svg_of(g, show="structure"))
+    assert "∇" not in structure and "1.189" not in structure
+
+
+def test_unknown_show_is_a_clear_error():
+    with pytest.raises(bp.RenderError, match=r"unknown show: 'everything' \(must be one of all, values"):
+        to_dot(losses.autoencoder(), show="everything")
+
+
+# ---------------------------------------------------------------- the SVG
+
+
+@pytest.mark.parametrize("name", sorted(losses.BUILTINS))
+def test_every_edge_shows_its_value_and_gradient(name):
+    g = losses.BUILTINS[name]()
+    root = svg_of(g)
+    for u, v, k, e in g.nx.edges(keys=True, data=True):
+        edge = group(root, f"edge-{u}-{v}-{k}")
+        text = texts(edge)
+        value = np.asarray(e["value"])
+        if g.nx.nodes[u]["kind"] == "const" and value.ndim == 0:
+            assert "value =" in titles(edge)  # the number is on the node itself
+        elif value.size <= 30:
+            assert short(float(value.flat[0]), 4 if value.ndim == 0 else 3) in text, (u, v, text)
+        else:
+            assert "×".join(map(str, value.shape)) in text
+        if e["grad"] is None:
+            assert "∇" not in text and "no-grad" in edge.get("class")
+        else:
+            grad = np.asarray(e["grad"])
+            assert "∇" in text
+            assert short(float(grad.flat[0]), 4 if grad.ndim == 0 else 3) in text, (u, v, text)
+
+
+@pytest.mark.parametrize("build, node", [(losses.autoencoder, "W"), (losses.gplvm, "X"),
+                                         (losses.gplvm_l1, "X")])
+def test_multipath_nodes_carry_the_class_and_the_sum(build, node):
+    g = build()
+    root = svg_of(g)
+    marked = {e.get("id") for e in root.iter(f"{SVG}g") if "multipath" in (e.get("class") or "").split()}
+    assert f"node-{node}" in marked
+    assert marked == {f"node-{n}" for n, d in g.nx.nodes(data=True) if d["multipath"]}
+    assert f"∇{node} = ① + ②" in texts(group(root, f"node-{node}"))
+    path_edges = [e for e in root.iter(f"{SVG}g") if "multipath-path" in (e.get("class") or "")]
+    assert len(path_edges) == sum(g.nx.out_degree(n) for n, d in g.nx.nodes(data=True)
+                                  if d["multipath"] and g.nx.nodes[n]["kind"] != "const")
+
+
+def test_tooltips_hold_full_values():
+    g = losses.autoencoder()
+    root = svg_of(g)
+    W, grad = g.value("W"), g.grad("W")
+    node_tip = titles(group(root, "node-W"))
+    for x in (*W.flat, *grad.flat):
+        assert repr(float(x)) in node_tip  # every digit, not the rounded label
+    u, v, k, e = next((u, v, k, e) for u, v, k, e in g.nx.edges(keys=True, data=True)
+                      if u == "W" and g.nx.nodes[v]["op"] == "transpose")
+    edge_tip = titles(group(root, f"edge-{u}-{v}-{k}"))
+    assert "∇ along this edge" in edge_tip
+    for x in e["grad"].flat:
+        assert repr(float(x)) in edge_tip
+
+
+def test_large_values_are_summarized_on_edges_and_bounded_in_tooltips():
+    g = losses.two_layer_net(N=60, D=40, H=30, C=10)
+    root = svg_of(g)
+    (target,) = g.nx.successors("X")
+    assert "60×40 [" in texts(group(root, f"edge-X-{target}-0"))  # shape and range
+    source = to_dot(g)
+    assert "60×40" in source and len(source) < 400_000
+
+
+def test_labels_with_markup_characters_and_unicode_are_escaped():
+    tricky = 'a<b>&"c\'é→ש'
+    x = bp.data("x", np.array([1.0, 2.0]), label=tricky)
+    y = bp.param("y", 3.0, label="\\n<script>alert(1)</script>")
+    g = bp.Graph((bp.sum(x * y)).named("total", label="Σ & <loss>"))
+    root = svg_of(g)  # parses: the SVG is well-formed
+    assert tricky in texts(group(root, "node-x"))
+    assert "<script>alert(1)</script>" in texts(group(root, "node-y"))
+    assert not list(root.iter(f"{SVG}script"))
+    assert "Σ & <loss>" in texts(group(root, "node-total"))
+
+
+def test_named_scalar_constants_show_their_value():
+    root = svg_of(losses.gplvm())
+    assert "α = 1" in texts(group(root, "node-alpha"))
+    assert "β = 2" in texts(group(root, "node-beta"))
+
+
+# ---------------------------------------------------------------- files and engines
+
+
+@pytest.mark.parametrize("suffix, magic", [(".svg", b"<?xml"), (".pdf", b"%PDF"),
+                                           (".png", b"\x89PNG"), (".gv", b"digraph")])
+def test_render_writes_each_format(tmp_path, suffix, magic):
+    out = bp.render(losses.autoencoder(), tmp_path / f"ae{suffix}")
+    assert out.read_bytes().startswith(magic)
+    assert [p.name for p in tmp_path.iterdir()] == [f"ae{suffix}"]  # no temporary left
+
+
+def test_a_failed_render_leaves_an_existing_file_untouched(tmp_path, monkeypatch):
+    out = tmp_path / "ae.svg"
+    out.write_text("old")
+    monkeypatch.setenv("PATH", str(tmp_path))  # no `dot` here
+    with pytest.raises(bp.EngineNotFoundError, match="install Graphviz"):
+        bp.render(losses.autoencoder(), out, engine="system")
+    assert out.read_text() == "old" and len(list(tmp_path.iterdir())) == 1
+
+
+def test_bad_paths_and_formats_are_clear_errors(tmp_path):
+    g = losses.autoencoder()
+    with pytest.raises(bp.RenderError, match="does not exist"):
+        bp.render(g, tmp_path / "missing" / "ae.svg")
+    with pytest.raises(bp.RenderError, match="cannot tell the format"):
+        bp.render(g, tmp_path / "ae.txt")
+    with pytest.raises(bp.RenderError, match="unknown engine: 'neato'"):
+        bp.render(g, tmp_path / "ae.svg", engine="neato")
+
+
+def test_bundled_engine_needs_no_dot_and_prints_nothing(tmp_path):
+    # A fresh process with an empty PATH: no `dot` anywhere, and nothing on stderr
+    # (the bundled fontconfig would otherwise complain when drawing PNG and PDF).
+    env = {**os.environ, "PATH": str(tmp_path)}
+    for suffix in ("svg", "png", "pdf"):
+        out = tmp_path / f"ae.{suffix}"
+        run = subprocess.run([sys.executable, "-m", "graphviz_bp", "render", "autoencoder",
+                              "-o", str(out)], env=env, capture_output=True, text=True, cwd=ROOT)
+        assert run.returncode == 0, run.stderr
+        assert run.stderr.strip() == str(out)
+        assert out.stat().st_size > 1000
+    ET.parse(tmp_path / "ae.svg")
+
+
+def test_figures_writes_every_builtin(tmp_path):
+    written = write_figures(tmp_path)
+    assert sorted(p.name for p in written) == sorted(
+        f"{n}.{s}" for n in losses.BUILTINS for s in ("gv", "svg"))
+    for p in written:
+        if p.suffix == ".svg":
+            ET.parse(p)
+
+
+def test_notebook_display_is_the_svg():
+    svg = losses.autoencoder()._repr_svg_()
+    assert ET.fromstring(svg.encode()).tag == f"{SVG}svg"
+
+
+@pytest.mark.system_dot
+@pytest.mark.skipif(not HAS_DOT, reason="the system Graphviz `dot` is not installed")
+@pytest.mark.parametrize("name", ["autoencoder", "gplvm"])
+def test_system_engine_draws_the_same_figure(name):
+    g = losses.BUILTINS[name]()
+    root = svg_of(g, engine="system")
+    node = "W" if name == "autoencoder" else "X"
+    assert "multipath" in group(root, f"node-{node}").get("class")
+    for u, v, k, e in g.nx.edges(keys=True, data=True):
+        if e["grad"] is not None:
+            assert "∇" in texts(group(root, f"edge-{u}-{v}-{k}"))
