@@ -108,3 +108,18 @@ def test_a_one_by_one_loss_is_accepted():
     x = bp.data("x", np.array([[1.0], [2.0]]))
     g = bp.Graph(x.T @ x)
     assert g.loss == 5.0 and g.grad("x").tolist() == [[2.0], [4.0]]
+
+
+@pytest.mark.parametrize("build", [
+    lambda X: bp.sum(X * X),
+    lambda X: bp.sumsq(X @ X.T),
+    lambda X: bp.trace(X.T @ X @ X.T @ X),
+    lambda X: bp.sum(bp.tanh(X) * X) + bp.mean(X),
+])
+def test_a_node_in_several_slots_matches_finite_differences(build):
+    X = bp.param("X", np.random.default_rng(0).normal(size=(3, 2)))
+    g = bp.Graph(build(X))
+    assert g.nx.nodes["X"]["multipath"]
+    (result,) = bp.check_gradients(g)
+    assert result.ok and result.max_rel_error < 1e-8
+    assert_totals_are_edge_sums(g)
