@@ -7,14 +7,17 @@ no output file).
 from __future__ import annotations
 
 import argparse
-import inspect
+import json
 import sys
 import warnings
 
 from . import losses
-from .engine import did_you_mean
-from .errors import GraphvizBPError, UnknownNameError
+from .claims import check_claim, parse_claim
+from .errors import GraphvizBPError
+from .gradcheck import check_gradients
 from .rendering import ENGINES, FORMATS, SHOWS, draw, format_of, to_dot, write_atomically
+from .report import check_data, check_text, inspect_data, inspect_text
+from .sources import Source, builtin_source, expression_source, file_source
 
 __all__ = ["main"]
 
@@ -25,43 +28,27 @@ class UsageError(GraphvizBPError, ValueError):
     """A command line that cannot be carried out."""
 
 
-def _parse_number(text: str):
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    raise UsageError(f"not a number: {text!r}")
+def source_of(args) -> Source:
+    """The loss named on the command line: built-in, ``--expr`` or ``file.py:function``."""
+    if args.expr is not None:
+        if args.source is not None:
+            raise UsageError(f"give either a SOURCE or --expr, not both (got {args.source!r})")
+        if args.set:
+            raise UsageError("--set is for built-in losses and files; with --expr use --var and --const")
+        return expression_source(args.expr, args.var, args.const, args.labels)
+    if args.var or args.const or args.labels:
+        raise UsageError("--var, --const and --labels go with --expr")
+    if args.source is None:
+        raise UsageError("no loss given: name a built-in (see `graphviz-bp list`), "
+                         "a file.py:function, or use --expr")
+    if ".py:" in args.source:
+        return file_source(args.source, args.set)
+    return builtin_source(args.source, args.set)
 
 
-def _parse_setting(text: str) -> tuple[str, object]:
-    name, sep, raw = text.partition("=")
-    name = name.strip()
-    if not sep or not name or not raw.strip():
-        raise UsageError(f"--set takes NAME=VALUE (e.g. --set m=3), got {text!r}")
-    if "," in raw:
-        return name, tuple(_parse_number(part.strip()) for part in raw.split(",") if part.strip())
-    return name, _parse_number(raw.strip())
-
-
-def builtin(name: str):
-    """The builder of a built-in loss by its command-line name (underscores accepted)."""
-    key = name.replace("_", "-")
-    if key not in losses.BUILTINS:
-        hint = did_you_mean(key, list(losses.BUILTINS))
-        raise UnknownNameError(f"unknown loss {name!r}{hint} (see `{PROG} list`)")
-    return losses.BUILTINS[key]
-
-
-def load(args) -> "object":
-    """The evaluated graph a command works on."""
-    build = builtin(args.source)
-    settings = dict(_parse_setting(s) for s in args.set)
-    accepted = [p for p in inspect.signature(build).parameters if p != "seed"]
-    for name in settings:
-        if name not in accepted:
-            raise UsageError(f"{args.source} has no size {name!r} (it takes {', '.join(accepted)})")
-    return build(**settings, seed=args.seed)
+def _default_output(source: Source, fmt: str | None) -> str:
+    stem = source.name if source.name.replace("-", "").isalnum() else "loss"
+    return f"{stem}.{fmt or 'svg'}"
 
 
 # ---------------------------------------------------------------- commands
@@ -76,10 +63,10 @@ def cmd_list(args) -> int:
 
 
 def cmd_render(args) -> int:
-    g = load(args)
-    out = args.output or f"{args.source.replace('_', '-')}.{args.format or 'svg'}"
+    source = source_of(args)
+    out = args.output or _default_output(source, args.format)
     fmt = format_of(out, args.format) if out != "-" else (args.format or "svg")
-    data = draw(to_dot(g, show=args.show), fmt, args.engine)
+    data = draw(to_dot(source.build(args.seed), show=args.show), fmt, args.engine)
     if out == "-":
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
@@ -87,6 +74,28 @@ def cmd_render(args) -> int:
         write_atomically(out, data)
         print(out, file=sys.stderr)
     return 0
+
+
+def cmd_inspect(args) -> int:
+    source = source_of(args)
+    g = source.build(args.seed)
+    if args.json:
+        print(json.dumps(inspect_data(g, source.name)))
+    else:
+        print(inspect_text(g, source.name))
+    return 0
+
+
+def cmd_check(args) -> int:
+    source = source_of(args)
+    claims = [parse_claim(text) for text in args.claim]
+    g = source.build(args.seed)
+    gradients = check_gradients(g, seed=args.seed)
+    verdicts = [check_claim(source, wrt, text, trials=args.trials, seed=args.seed)
+                for wrt, text in claims]
+    data = check_data(source.name, gradients, verdicts)
+    print(json.dumps(data) if args.json else check_text(data))
+    return 0 if data["ok"] else 1
 
 
 def cmd_figures(args) -> int:
@@ -101,10 +110,21 @@ def cmd_figures(args) -> int:
 
 
 def _source_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("source", help="a built-in loss (see `graphviz-bp list`)")
+    p.add_argument("source", nargs="?",
+                   help="a built-in loss (see `graphviz-bp list`) or path/to/file.py:function")
     p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
-                   help="a size of the loss, repeatable: --set m=3 --set hidden_dims=10,10")
+                   help="a size of a built-in or a keyword of a file's function, repeatable: "
+                        "--set m=3 --set hidden_dims=10,10")
     p.add_argument("--seed", type=int, default=0, help="seed of the random values (default 0)")
+    p.add_argument("--expr", metavar="EXPR",
+                   help='the loss as an expression instead of a SOURCE: --expr "0.5 * sumsq(W.T @ W @ x - x)"')
+    p.add_argument("--var", action="append", default=[], metavar="NAME=SHAPE[:DOMAIN]",
+                   help="with --expr: a leaf with seeded random values and a gradient, as W=2x3, "
+                        "x=3, s=scalar; DOMAIN positive or spd draws from that domain")
+    p.add_argument("--const", action="append", default=[], metavar="NAME=NUMBER",
+                   help="with --expr: a number without a gradient, as alpha=0.5")
+    p.add_argument("--labels", action="append", default=[], metavar="NAME=I[,J,...]",
+                   help="with --expr: integer class labels for softmax_ce, as y=2 or y=0,2,1")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -131,6 +151,28 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--engine", choices=ENGINES, default="bundled",
                    help="bundled: the Graphviz inside pygraphviz (default); system: `dot` on PATH")
     p.set_defaults(run=cmd_render)
+
+    p = commands.add_parser("inspect", help="a table of every node: value, gradient, paths",
+                            description="Print the nodes in topological order with their "
+                                        "values, gradients and number of paths to the loss, "
+                                        "then each multi-path node's path contributions.")
+    _source_arguments(p)
+    p.add_argument("--json", action="store_true", help="the full graph as JSON, in full precision")
+    p.set_defaults(run=cmd_inspect)
+
+    p = commands.add_parser("check", help="backprop against finite differences, and your claims",
+                            description="Check backprop against finite differences for every "
+                                        "leaf with a gradient, and judge claimed closed forms "
+                                        "of gradients at several random draws. Exit code 0 when "
+                                        "everything holds, 1 when something fails, 2 on bad input.")
+    _source_arguments(p)
+    p.add_argument("--claim", action="append", default=[], metavar="NAME=EXPR",
+                   help='a claimed gradient ∇_NAME L, repeatable: --claim "W2=grad(z2) @ h1.T"; '
+                        "names are the graph's nodes and sizes, grad(NODE) is backprop's gradient")
+    p.add_argument("--trials", type=int, default=3,
+                   help="independent random draws each claim must hold at (default 3)")
+    p.add_argument("--json", action="store_true", help="the report as JSON")
+    p.set_defaults(run=cmd_check)
 
     p = commands.add_parser("figures", help="the figure of every built-in loss into a folder",
                             description="Write <loss>.svg and its DOT source <loss>.gv for "

@@ -25,7 +25,7 @@ from .errors import GraphvizBPError, NumericalError, ShapeError, UnknownNameErro
 from .graph import Expr, gradient_edges, to_networkx
 from .ops import OPS, unbroadcast
 
-__all__ = ["Graph"]
+__all__ = ["Graph", "value_of"]
 
 
 class _Step:
@@ -61,9 +61,6 @@ class Graph:
             raise GraphvizBPError("Graph() takes an Expr or a MultiDiGraph with G.graph['loss']")
         self.nx = G
         self.loss_id = G.graph["loss"]
-        loss_shape = G.nodes[self.loss_id]["shape"]
-        if int(np.prod(loss_shape)) != 1:
-            raise ShapeError(f"the loss must be a scalar, got shape {loss_shape}")
         flowing = gradient_edges(G)
         order = list(G) if _is_topological(G) else list(nx.topological_sort(G))
         self._steps = [_Step(G, n, flowing) for n in order]
@@ -73,6 +70,11 @@ class Graph:
             self.evaluate()
 
     # ------------------------------------------------------------ reading
+
+    @property
+    def output(self):
+        """The value of the output node (the loss, or any array for a forward-only graph)."""
+        return self.nx.nodes[self.loss_id]["value"]
 
     @property
     def loss(self) -> float:
@@ -118,8 +120,11 @@ class Graph:
         self.backward()
         return self
 
-    def forward(self, changed: str | None = None) -> float:
-        """Recompute the forward values (only downstream of leaf ``changed`` if given)."""
+    def forward(self, changed: str | None = None):
+        """Recompute the forward values (only downstream of leaf ``changed`` if given).
+
+        Returns the output's value: the loss.
+        """
         steps = self._steps if changed is None else self._downstream_of(changed)
         for step in steps:
             for a, d, _ in step.args:
@@ -132,10 +137,13 @@ class Graph:
             except NumericalError as err:
                 raise NumericalError(f"node {step.node!r}: {err}") from None
             step.attrs["value"] = out[()] if isinstance(out, np.ndarray) and out.ndim == 0 else out
-        return self.loss
+        return self.output
 
     def backward(self) -> None:
         """Reverse mode: each edge's contribution, each node's total (their sum)."""
+        loss_shape = self.nx.nodes[self.loss_id]["shape"]
+        if int(np.prod(loss_shape)) != 1:
+            raise ShapeError(f"the loss must be a scalar to differentiate, got shape {loss_shape}")
         steps = self._steps
         last = steps[self._position[self.loss_id]]
         for step in steps:
@@ -188,6 +196,13 @@ class Graph:
 
     def __repr__(self):
         return f"<Graph loss={self.loss_id!r} nodes={self.nx.number_of_nodes()} value={self.loss:.6g}>"
+
+
+def value_of(expr: Expr):
+    """The forward value of ``expr`` (any shape): no gradient is computed."""
+    g = Graph(expr, evaluate=False)
+    g.forward()
+    return g.output
 
 
 def did_you_mean(name: str, choices: list[str]) -> str:

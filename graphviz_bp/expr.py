@@ -1,0 +1,243 @@
+"""The expression language of ``--expr`` and ``--claim``: Python syntax, parsed, never run.
+
+An expression is parsed with :mod:`ast` and only these forms become graph operations;
+anything else is refused with a message that quotes the offending part:
+
+- numbers (``2``, ``0.5``, ``1e-3``), names of leaves and named nodes, parentheses;
+- ``a + b``, ``a - b``, ``a * b`` (elementwise), ``a / b``, ``a @ b``, ``-a``, ``+a``,
+  ``a ** p`` for a number ``p`` (``-1``, ``0.5`` …), and ``a.T``;
+- calls of the functions of :data:`graphviz_bp.graph.FUNCTIONS` (``sumsq(r)``,
+  ``logdet(K)``, ``softmax_ce(z2, y, axis=0)``, ``eye(3)`` …) with positional arguments
+  and, for the functions that have one, ``axis=<integer>``;
+- in claims only, ``grad(NAME)``: backprop's gradient at node ``NAME``.
+
+>>> import numpy as np, graphviz_bp as bp
+>>> W = bp.param("W", np.eye(2))
+>>> parse("0.5 * sumsq(W.T @ W - eye(2))", {"W": W}).shape
+()
+>>> parse("W.__class__", {"W": W})
+Traceback (most recent call last):
+...
+graphviz_bp.expr.ExpressionError: only .T is allowed after an expression, not '.__class__' at column 1: W.__class__
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import numbers
+
+from .engine import did_you_mean
+from .errors import GraphvizBPError
+from .graph import FUNCTIONS, Expr, apply
+from .ops import OPS
+
+__all__ = ["parse", "ExpressionError", "MAX_LENGTH", "MAX_EXPONENT", "MAX_EYE"]
+
+#: Longest expression accepted, in characters.
+MAX_LENGTH = 10_000
+#: Largest |p| in ``a ** p``.
+MAX_EXPONENT = 1_000
+#: Largest n in ``eye(n)``.
+MAX_EYE = 5_000
+
+_BINARY = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.MatMult: "matmul"}
+
+
+class ExpressionError(GraphvizBPError, ValueError):
+    """An expression that is not in the language (the message quotes where)."""
+
+
+class _Builder:
+    def __init__(self, text: str, names: dict, grads: dict | None):
+        self.text, self.names, self.grads = text, names, grads
+
+    def where(self, node: ast.AST) -> str:
+        part = ast.get_source_segment(self.text, node) or self.text
+        column = getattr(node, "col_offset", 0)
+        return f" at column {column + 1}: {_excerpt(part)}"
+
+    def fail(self, message: str, node: ast.AST):
+        raise ExpressionError(message + self.where(node))
+
+    def build(self, node: ast.AST) -> Expr | float:
+        method = getattr(self, "visit_" + type(node).__name__, None)
+        if method is None:
+            self.fail(f"{_describe(node)} is not allowed", node)
+        return method(node)
+
+    def visit_Expression(self, node):
+        return self.build(node.body)
+
+    def visit_Constant(self, node):
+        value = node.value
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            self.fail(f"only numbers are allowed as constants, not {type(value).__name__}", node)
+        try:
+            number = float(value)
+        except OverflowError:
+            number = float("inf")
+        if not math.isfinite(number):
+            self.fail("number too large", node)
+        return number
+
+    def visit_Name(self, node):
+        if node.id in self.names:
+            return self.names[node.id]
+        if node.id in FUNCTIONS or node.id == "grad":
+            self.fail(f"{node.id} is a function: call it, as {node.id}(…)", node)
+        hint = did_you_mean(node.id, list(self.names))
+        self.fail(f"unknown name {node.id!r}{hint}", node)
+
+    def visit_BinOp(self, node):
+        if isinstance(node.op, ast.Pow):
+            exponent = self._number(node.right)
+            if exponent is None:
+                self.fail("the exponent of ** must be a number", node.right)
+            if abs(exponent) > MAX_EXPONENT:
+                self.fail(f"exponent larger than {MAX_EXPONENT}", node.right)
+            base = self.build(node.left)
+            if not isinstance(base, Expr):
+                return self._fold(node, lambda: base ** exponent)
+            return base ** exponent
+        opname = _BINARY.get(type(node.op))
+        if opname is None:
+            self.fail(f"operator {_describe(node.op)} is not allowed", node)
+        left, right = self.build(node.left), self.build(node.right)
+        if not isinstance(left, Expr) and not isinstance(right, Expr) and opname != "matmul":
+            return self._fold(node, lambda: _ARITHMETIC[opname](left, right))
+        return apply(opname, left, right)
+
+    def visit_UnaryOp(self, node):
+        operand = self.build(node.operand)
+        if isinstance(node.op, ast.UAdd):
+            return operand
+        if isinstance(node.op, ast.USub):
+            return -operand if not isinstance(operand, Expr) else apply("neg", operand)
+        self.fail(f"operator {_describe(node.op)} is not allowed", node)
+
+    def visit_Attribute(self, node):
+        if node.attr != "T":
+            self.fail(f"only .T is allowed after an expression, not '.{node.attr}'", node)
+        value = self.build(node.value)
+        if not isinstance(value, Expr):
+            self.fail(".T of a number", node)
+        return value.T
+
+    def visit_Call(self, node):
+        if not isinstance(node.func, ast.Name):
+            self.fail("only the functions of the language can be called", node)
+        name = node.func.id
+        if name == "grad":
+            return self._grad(node)
+        if name not in FUNCTIONS:
+            hint = did_you_mean(name, [*FUNCTIONS, "grad"])
+            self.fail(f"unknown function {name!r}{hint}", node)
+        if name == "eye":
+            return self._eye(node)
+        op = OPS[name]
+        params = {}
+        for keyword in node.keywords:
+            if keyword.arg not in op.params:
+                self.fail(f"{name} takes no keyword {keyword.arg!r}", keyword)
+            params[keyword.arg] = self._integer(keyword.value, f"{keyword.arg} of {name}")
+        if len(node.args) != op.arity:
+            self.fail(f"{name} takes {op.arity} argument(s), got {len(node.args)}", node)
+        if any(isinstance(a, ast.Starred) for a in node.args):
+            self.fail("* arguments are not allowed", node)
+        return apply(name, *(self.build(a) for a in node.args), **params)
+
+    # ------------------------------------------------------------ helpers
+
+    def _grad(self, node):
+        if self.grads is None:
+            self.fail("grad(…) is only available in claims", node)
+        if len(node.args) != 1 or node.keywords or not isinstance(node.args[0], ast.Name):
+            self.fail("grad takes one node name, as grad(z2)", node)
+        name = node.args[0].id
+        if name not in self.grads:
+            hint = did_you_mean(name, list(self.grads))
+            self.fail(f"no gradient at {name!r}{hint}", node)
+        return self.grads[name]
+
+    def _eye(self, node):
+        if len(node.args) != 1 or node.keywords:
+            self.fail("eye takes one integer, as eye(3)", node)
+        n = self._integer(node.args[0], "the size of eye")
+        if not 1 <= n <= MAX_EYE:
+            self.fail(f"eye(n) needs 1 <= n <= {MAX_EYE}", node)
+        return FUNCTIONS["eye"](n)
+
+    def _number(self, node) -> float | None:
+        """The value of a part made of numbers only (``-1``, ``2**-1``), else None."""
+        if any(isinstance(n, ast.Name) for n in ast.walk(node)):
+            return None
+        value = self.build(node)
+        return value if not isinstance(value, Expr) else None
+
+    def _integer(self, node, what: str) -> int:
+        value = self._number(node)
+        if value is None or not float(value).is_integer():
+            self.fail(f"{what} must be an integer", node)
+        return int(value)
+
+    def _fold(self, node, compute):
+        try:
+            result = compute()
+        except (OverflowError, ZeroDivisionError) as err:
+            self.fail(f"cannot compute this number ({err})", node)
+        if not isinstance(result, numbers.Real) or not math.isfinite(result):
+            self.fail("not a finite real number", node)
+        return float(result)
+
+
+_ARITHMETIC = {
+    "add": lambda a, b: a + b,
+    "sub": lambda a, b: a - b,
+    "mul": lambda a, b: a * b,
+    "div": lambda a, b: a / b,
+}
+
+
+def _excerpt(text: str, limit: int = 80) -> str:
+    """``text`` on one line, shortened for an error message."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _describe(node: ast.AST) -> str:
+    names = {"Lambda": "a lambda", "ListComp": "a comprehension", "GeneratorExp": "a generator",
+             "DictComp": "a comprehension", "SetComp": "a comprehension", "Subscript": "indexing",
+             "Compare": "a comparison", "BoolOp": "and/or", "IfExp": "if/else",
+             "List": "a list", "Tuple": "a tuple", "Dict": "a dict", "Set": "a set",
+             "NamedExpr": ":=", "Await": "await", "JoinedStr": "an f-string",
+             "Starred": "* unpacking", "Slice": "a slice", "Mod": "%", "FloorDiv": "//",
+             "LShift": "<<", "RShift": ">>", "BitOr": "|", "BitXor": "^", "BitAnd": "&",
+             "Invert": "~", "Not": "not"}
+    return names.get(type(node).__name__, type(node).__name__)
+
+
+def parse(text: str, names: dict, grads: dict | None = None) -> Expr:
+    """The :class:`Expr` of ``text``; ``names`` maps names to Expr leaves or nodes.
+
+    ``grads`` (claims only) maps node names to Expr constants holding backprop's gradient,
+    for ``grad(NAME)``. A number alone is refused: an expression must involve a name.
+    """
+    if not isinstance(text, str) or not text.strip():
+        raise ExpressionError("empty expression")
+    if len(text) > MAX_LENGTH:
+        raise ExpressionError(f"expression longer than {MAX_LENGTH} characters")
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError as err:
+        column = f" at column {err.offset}" if err.offset else ""
+        raise ExpressionError(f"malformed expression{column}: {err.msg}: {_excerpt(text.strip())}") from None
+    except (RecursionError, MemoryError, ValueError):
+        raise ExpressionError("expression nested too deeply") from None
+    try:
+        result = _Builder(text.strip(), names, grads).build(tree)
+    except RecursionError:
+        raise ExpressionError("expression nested too deeply") from None
+    if not isinstance(result, Expr):
+        raise ExpressionError(f"the expression is a plain number: {_excerpt(text.strip())}")
+    return result

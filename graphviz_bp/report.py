@@ -1,0 +1,115 @@
+"""Reports of ``inspect`` and ``check``: plain data (for ``--json``) and readable text."""
+
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+
+from .engine import Graph
+
+__all__ = ["inspect_data", "inspect_text", "check_data", "check_text", "paths_to_loss"]
+
+PATH_MARKS = "①②③④⑤⑥⑦⑧⑨⑩"
+
+
+def _plain(value):
+    """A value as JSON data: nested lists, or a Python number; None stays None."""
+    if value is None:
+        return None
+    return np.asarray(value).tolist()
+
+
+def paths_to_loss(G: nx.MultiDiGraph) -> dict[str, int]:
+    """For every node, how many distinct paths lead from it to the loss (edges count apart)."""
+    count = {}
+    for n in reversed(list(nx.topological_sort(G))):
+        count[n] = 1 if n == G.graph["loss"] else sum(count[v] for _, v in G.out_edges(n))
+    return count
+
+
+def inspect_data(g: Graph, source: str) -> dict:
+    """The ``inspect --json`` document: every node and edge, values in full precision."""
+    G = g.nx
+    nodes = [{"id": n, "label": d["label"], "kind": d["kind"], "op": d["op"],
+              "shape": list(d["shape"]), "value": _plain(d["value"]), "grad": _plain(d["grad"]),
+              "out_degree": G.out_degree(n), "multipath": bool(d["multipath"])}
+             for n, d in G.nodes(data=True)]
+    edges = [{"source": u, "target": v, "slot": k, "value": _plain(e["value"]),
+              "grad": _plain(e["grad"])}
+             for u, v, k, e in G.edges(keys=True, data=True)]
+    return {"source": source, "loss": g.loss, "nodes": nodes, "edges": edges}
+
+
+def _brief(value, width: int = 40) -> str:
+    if value is None:
+        return "—"
+    array = np.asarray(value)
+    if array.ndim == 0:
+        return f"{array.item():.6g}"
+    column = array.ndim == 2 and array.shape[1] == 1 and array.shape[0] > 1
+    shown = array[:, 0] if column else array
+    text = np.array2string(shown, precision=3, separator=" ", threshold=8, edgeitems=2,
+                           max_line_width=10_000, suppress_small=True)
+    text = " ".join(text.replace("[ ", "[").split()) + ("ᵀ" if column else "")
+    if len(text) <= width:
+        return text
+    return f"{'×'.join(map(str, array.shape))} in [{array.min():.3g}, {array.max():.3g}]"
+
+
+def inspect_text(g: Graph, source: str) -> str:
+    """A table of the nodes in topological order, then the paths of each multi-path node."""
+    G = g.nx
+    paths = paths_to_loss(G)
+    rows = [("id", "kind", "op", "shape", "paths", "value", "gradient")]
+    for n, d in G.nodes(data=True):
+        shape = "×".join(map(str, d["shape"])) or "scalar"
+        rows.append((n, d["kind"], d["op"] or "", shape, str(paths[n]), _brief(d["value"]),
+                     _brief(d["grad"])))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = [f"{source}: loss = {g.loss:.10g}", ""]
+    for i, row in enumerate(rows):
+        lines.append("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+        if i == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    multipath = [n for n, d in G.nodes(data=True) if d["multipath"]]
+    for n in multipath:
+        flowing = [(v, k, e) for _, v, k, e in G.out_edges(n, keys=True, data=True)
+                   if e["grad"] is not None]
+        marks = [PATH_MARKS[i % len(PATH_MARKS)] for i in range(len(flowing))]
+        lines += ["", f"{n} reaches the loss along {len(flowing)} edges: ∇{n} = {' + '.join(marks)}"]
+        for mark, (v, k, e) in zip(marks, flowing):
+            beyond = f", then {paths[v]} paths" if paths[v] > 1 else ""
+            lines.append(f"  {mark} {n} → {v} (argument {k}{beyond}): {_brief(e['grad'], 70)}")
+        lines.append(f"  total: {_brief(G.nodes[n]['grad'], 70)}")
+    return "\n".join(lines)
+
+
+def check_data(source: str, gradients, claims) -> dict:
+    """The ``check --json`` document."""
+    grads = [{"wrt": r.wrt, "shape": list(r.shape), "method": r.method,
+              "max_rel_error": float(r.max_rel_error), "ok": bool(r.ok)} for r in gradients]
+    judged = [{"wrt": c.wrt, "expr": c.expr, "ok": bool(c.ok), "trials": c.trials,
+               "max_rel_error": None if c.max_rel_error is None else float(c.max_rel_error),
+               "error": c.error} for c in claims]
+    ok = all(r["ok"] for r in grads) and all(c["ok"] for c in judged)
+    return {"source": source, "ok": ok, "gradients": grads, "claims": judged}
+
+
+def check_text(data: dict) -> str:
+    """The check report as a person reads it."""
+    lines = [f"{data['source']}: backprop against finite differences"]
+    width = max([len(r["wrt"]) for r in data["gradients"]] + [4])
+    for r in data["gradients"]:
+        shape = "×".join(map(str, r["shape"])) or "scalar"
+        lines.append(f"  ∇{r['wrt']:<{width}}  {shape:<9} {r['method']:<19} "
+                     f"max rel error {r['max_rel_error']:.1e}  {'ok' if r['ok'] else 'FAILED'}")
+    if data["claims"]:
+        lines.append("claims")
+    for c in data["claims"]:
+        verdict = "holds" if c["ok"] else "FAILS"
+        detail = c["error"] or (f"max rel error {c['max_rel_error']:.1e} over {c['trials']} "
+                                f"draw(s)" if c["max_rel_error"] is not None else "")
+        lines.append(f"  ∇{c['wrt']} = {c['expr']}")
+        lines.append(f"      {verdict}: {detail}")
+    lines.append("all checks pass" if data["ok"] else "some checks FAILED")
+    return "\n".join(lines)

@@ -1,0 +1,259 @@
+"""Where a loss comes from: a built-in, an expression with its variables, or a Python file.
+
+Each becomes a :class:`Source`: a name and a way to build the evaluated graph for a seed,
+so that claims can be judged at several independent random draws.
+
+>>> src = expression_source("0.5 * sumsq(W.T @ W @ x - x)", variables=["W=2x3", "x=3x1"])
+>>> g = src.build(0)
+>>> g.grad("W").shape, g.nx.nodes["x"]["kind"]
+((2, 3), 'param')
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+import math
+import numbers
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from . import losses
+from .engine import Graph, did_you_mean
+from .errors import GraphvizBPError, UnknownNameError
+from .expr import parse
+from .graph import Expr, const, param
+
+__all__ = ["Source", "SourceError", "builtin_source", "expression_source", "file_source",
+           "parse_setting", "MAX_LEAF_ENTRIES", "DOMAINS"]
+
+#: Most entries a leaf made from ``--var`` may have (checked before anything is allocated).
+MAX_LEAF_ENTRIES = 10_000_000
+
+#: How ``--var NAME=SHAPE:DOMAIN`` draws values.
+DOMAINS = ("normal", "positive", "spd")
+
+
+class SourceError(GraphvizBPError, ValueError):
+    """A source that cannot be loaded: bad setting, variable, file or function."""
+
+
+@dataclass
+class Source:
+    """A loss to work on: ``build(seed)`` returns it evaluated with that seed's values."""
+
+    name: str
+    build: Callable[[int], Graph]
+    sizes: dict = field(default_factory=dict)  # numbers a claim may use by name (N, Q, D, …)
+
+
+# ---------------------------------------------------------------- settings
+
+
+def _number(text: str, what: str):
+    text = text.strip()
+    for kind in (int, float):
+        try:
+            value = kind(text)
+        except ValueError:
+            continue
+        if isinstance(value, float) and not math.isfinite(value):
+            break
+        return value
+    raise SourceError(f"{what}: not a number: {text!r}")
+
+
+def parse_setting(text: str, option: str = "--set") -> tuple[str, object]:
+    """``"m=3"`` → ``("m", 3)``; ``"hidden_dims=10,10"`` → ``("hidden_dims", (10, 10))``."""
+    name, sep, raw = text.partition("=")
+    name = name.strip()
+    if not sep or not name.isidentifier() or not raw.strip():
+        raise SourceError(f"{option} takes NAME=VALUE (e.g. {option} m=3), got {text!r}")
+    if "," in raw:
+        return name, tuple(_number(p, f"{option} {name}") for p in raw.split(",") if p.strip())
+    return name, _number(raw, f"{option} {name}")
+
+
+def _settings(texts) -> dict:
+    settings = {}
+    for text in texts or ():
+        name, value = parse_setting(text)
+        if name in settings:
+            raise SourceError(f"--set {name} is given twice")
+        settings[name] = value
+    return settings
+
+
+# ---------------------------------------------------------------- built-ins
+
+
+def builtin_source(name: str, settings=()) -> Source:
+    """A built-in loss by its command-line name (underscores accepted), with ``--set`` texts."""
+    key = name.replace("_", "-")
+    if key not in losses.BUILTINS:
+        hint = did_you_mean(key, list(losses.BUILTINS))
+        raise UnknownNameError(f"unknown loss {name!r}{hint} (see `graphviz-bp list`)")
+    build = losses.BUILTINS[key]
+    values = _settings(settings)
+    signature = inspect.signature(build).parameters
+    accepted = [p for p in signature if p != "seed"]
+    for setting in values:
+        if setting not in accepted:
+            raise SourceError(f"{key} has no size {setting!r} (it takes {', '.join(accepted)})")
+    sizes = {p: values.get(p, signature[p].default) for p in accepted}
+    sizes = {k: v for k, v in sizes.items() if isinstance(v, numbers.Real)}
+    return Source(key, lambda seed: build(**values, seed=seed), sizes)
+
+
+# ---------------------------------------------------------------- expressions
+
+
+def _shape(text: str, name: str) -> tuple[int, ...]:
+    text = text.strip().lower()
+    if text in ("scalar", "()", ""):
+        return ()
+    try:
+        shape = tuple(int(part) for part in text.split("x"))
+    except ValueError:
+        raise SourceError(f"--var {name}: shape must look like 2x3, 3 or scalar, got {text!r}") from None
+    if any(n < 1 for n in shape):
+        raise SourceError(f"--var {name}: sizes must be positive, got {text!r}")
+    if math.prod(shape) > MAX_LEAF_ENTRIES:
+        raise SourceError(f"--var {name}: {text} has {math.prod(shape):,} entries, more than the "
+                          f"limit of {MAX_LEAF_ENTRIES:,} (graphviz_bp.sources.MAX_LEAF_ENTRIES)")
+    return shape
+
+
+def _draw(shape, domain: str, rng: np.random.Generator) -> np.ndarray:
+    if domain == "positive":
+        return rng.uniform(0.5, 2.0, size=shape)
+    if domain == "spd":
+        n = shape[0]
+        A = rng.normal(size=(n, n))
+        return A @ A.T / n + np.eye(n)
+    return rng.normal(size=shape)
+
+
+def _variables(texts) -> list[tuple[str, tuple, str]]:
+    found = []
+    for text in texts or ():
+        name, sep, rest = text.partition("=")
+        name = name.strip()
+        if not sep or not name.isidentifier():
+            raise SourceError(f"--var takes NAME=SHAPE (e.g. --var W=2x3), got {text!r}")
+        shape_text, _, domain = rest.partition(":")
+        domain = domain.strip() or "normal"
+        if domain not in DOMAINS:
+            raise SourceError(f"--var {name}: unknown domain {domain!r} (must be one of "
+                              f"{', '.join(DOMAINS)})")
+        shape = _shape(shape_text, name)
+        if domain == "spd" and (len(shape) != 2 or shape[0] != shape[1]):
+            raise SourceError(f"--var {name}: spd needs a square shape such as 3x3, got {shape_text!r}")
+        found.append((name, shape, domain))
+    return found
+
+
+def _labels(texts) -> dict:
+    labels = {}
+    for text in texts or ():
+        name, sep, raw = text.partition("=")
+        name = name.strip()
+        try:
+            values = [int(v) for v in raw.split(",")] if sep else None
+        except ValueError:
+            values = None
+        if not name.isidentifier() or values is None or any(v < 0 for v in values):
+            raise SourceError(f"--labels takes NAME=INDEX or NAME=I,J,… with class indices "
+                              f"from 0 (e.g. --labels y=2), got {text!r}")
+        labels[name] = values[0] if len(values) == 1 and "," not in raw else np.array(values)
+    return labels
+
+
+def expression_source(text: str, variables=(), constants=(), labels=()) -> Source:
+    """A loss typed as an expression over ``--var``, ``--const`` and ``--labels`` leaves.
+
+    Variables are params with seeded random values: standard normal, or ``:positive``
+    (uniform in [0.5, 2]) or ``:spd`` (A Aᵀ/n + I) after the shape.
+    """
+    declared = _variables(variables)
+    numbers_ = dict(parse_setting(c, "--const") for c in constants or ())
+    for name, value in numbers_.items():
+        if not isinstance(value, numbers.Real):
+            raise SourceError(f"--const {name}: one number, got {value!r}")
+    classes = _labels(labels)
+    seen = [n for n, _, _ in declared] + list(numbers_) + list(classes)
+    duplicates = {n for n in seen if seen.count(n) > 1}
+    if duplicates:
+        raise SourceError(f"{sorted(duplicates)[0]!r} is declared twice")
+
+    def build(seed: int) -> Graph:
+        rng = np.random.default_rng(seed)
+        names: dict[str, Expr] = {}
+        for name, shape, domain in declared:
+            names[name] = param(name, _draw(shape, domain, rng))
+        for name, value in numbers_.items():
+            names[name] = const(name, float(value))
+        for name, value in classes.items():
+            names[name] = const(name, value)
+        return Graph(parse(text, names))
+
+    build(0)  # refuse a bad expression now, with its own message
+    return Source(text, build, {k: float(v) for k, v in numbers_.items()})
+
+
+# ---------------------------------------------------------------- Python files
+
+
+def file_source(spec: str, settings=()) -> Source:
+    """``path/to/file.py:function``: the file is run, and ``function(**sizes)`` returns
+    a :class:`Graph` or an :class:`Expr` (passed ``seed`` when it takes one)."""
+    path_text, sep, function_name = spec.rpartition(":")
+    if not sep or not path_text.endswith(".py") or not function_name.isidentifier():
+        raise SourceError(f"a file source is path/to/file.py:function, got {spec!r}")
+    path = Path(path_text)
+    if not path.is_file():
+        raise SourceError(f"no such file: {path_text!r}")
+    module_name = f"_graphviz_bp_source_{abs(hash(str(path.resolve())))}"
+    try:
+        loader = importlib.util.spec_from_file_location(module_name, path)
+        module = importlib.util.module_from_spec(loader)
+        loader.loader.exec_module(module)
+    except Exception as err:  # the user's code: report it in one line, whatever it raised
+        raise SourceError(f"{path_text}: {type(err).__name__}: {err}") from None
+    finally:
+        sys.modules.pop(module_name, None)
+    function = getattr(module, function_name, None)
+    if not callable(function):
+        raise SourceError(f"{path_text} has no function {function_name!r}")
+    values = _settings(settings)
+    takes_seed = "seed" in inspect.signature(function).parameters
+
+    def build(seed: int) -> Graph:
+        try:
+            result = function(**values, seed=seed) if takes_seed else function(**values)
+        except GraphvizBPError:
+            raise
+        except Exception as err:
+            raise SourceError(f"{spec}: {type(err).__name__}: {err}") from None
+        if isinstance(result, Expr):
+            result = Graph(result)
+        if not isinstance(result, Graph):
+            raise SourceError(f"{spec} returned a {type(result).__name__}, not a graph "
+                              "(return graphviz_bp.Graph(loss) or the loss Expr)")
+        if not takes_seed and seed != 0:
+            _redraw(result, seed)  # independent draws for claims, even without a seed
+        return result
+
+    build(0)
+    return Source(spec, build, {k: v for k, v in values.items() if isinstance(v, numbers.Real)})
+
+
+def _redraw(g: Graph, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    for leaf in g.leaves():
+        g.set(leaf, rng.normal(size=g.nx.nodes[leaf]["shape"]))
+    g.evaluate()
