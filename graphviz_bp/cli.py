@@ -1,13 +1,14 @@
 """The ``graphviz-bp`` command: argument parsing and exit codes; the work is the library's.
 
 Exit codes: 0 success, 1 a check failed, 2 bad input (one line on stderr, no traceback,
-no output file).
+no output file), 3 an internal error (a bug: one line too).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import warnings
 
@@ -194,3 +195,9 @@ def main(argv=None) -> int:
         return 2
     except BrokenPipeError:
         return 0
+    except Exception as err:  # a bug of ours: one line, not a traceback (set GRAPHVIZ_BP_DEBUG=1)
+        if os.environ.get("GRAPHVIZ_BP_DEBUG"):
+            raise
+        print(f"{PROG}: internal error: {type(err).__name__}: {err} "
+              "(rerun with GRAPHVIZ_BP_DEBUG=1 for the traceback)", file=sys.stderr)
+        return 3

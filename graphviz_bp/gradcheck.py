@@ -48,7 +48,8 @@ class _Probe:
 
     def _loss(self, step: np.ndarray) -> tuple[float, list]:
         self.g.set(self.name, self.theta + step)
-        return self.g.forward(changed=self.name), self.g.kinks(changed=self.name)
+        self.g.forward(changed=self.name)
+        return self.g.loss, self.g.kinks(changed=self.name)
 
     def derivative(self, direction: np.ndarray, first: float) -> tuple[float, float]:
         """dL/dt of L(θ + t d) at t = 0, and the step it used.

@@ -84,3 +84,10 @@ def test_the_step_grows_with_the_loss_so_large_losses_check_as_tightly():
         g = bp.Graph(scale * bp.sum(bp.exp(x) * bp.tanh(x)))
         (result,) = bp.check_gradients(g)
         assert result.ok and result.max_rel_error < 1e-7, (scale, result)
+
+
+def test_a_one_by_one_loss_is_checked_like_a_scalar():
+    x = bp.param("x", np.array([[1.0], [-2.0]]))
+    A = bp.const("A", np.diag([1.0, 3.0]))
+    (result,) = bp.check_gradients(bp.Graph(x.T @ A @ x))
+    assert result.ok and result.max_rel_error < 1e-10
