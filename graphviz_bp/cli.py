@@ -66,8 +66,15 @@ def cmd_list(args) -> int:
 def cmd_render(args) -> int:
     source = source_of(args)
     out = args.output or _default_output(source, args.format)
-    fmt = format_of(out, args.format) if out != "-" else (args.format or "svg")
-    data = draw(to_dot(source.build(args.seed), show=args.show), fmt, args.engine)
+    if args.format or out == "-":
+        fmt = args.format or "svg"
+    else:
+        fmt = "json" if out.lower().endswith(".json") else format_of(out)
+    g = source.build(args.seed)
+    if fmt == "json":
+        data = json.dumps(inspect_data(g, source.name)).encode()
+    else:
+        data = draw(to_dot(g, show=args.show), fmt, args.engine)
     if out == "-":
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
@@ -146,7 +153,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", metavar="PATH",
                    help="output file; the format comes from its suffix; - writes to stdout "
                         "(default: SOURCE.svg)")
-    p.add_argument("--format", choices=FORMATS, help="output format (default: from the suffix)")
+    p.add_argument("--format", choices=(*FORMATS, "json"),
+                   help="output format (default: from the suffix); json is the document of "
+                        "`inspect --json`")
     p.add_argument("--show", choices=SHOWS, default="all",
                    help="what the edges carry: all (default), values, gradients, or structure only")
     p.add_argument("--engine", choices=ENGINES, default="bundled",

@@ -295,3 +295,11 @@ def test_bad_file_functions(loss_file, tmp_path, function, message):
     result = run("render", f"{loss_file}:{function}", "-o", str(out))
     assert result.returncode == 2 and message in result.stderr and result.stderr.count("\n") == 1
     assert not out.exists()
+
+
+def test_render_json_is_the_inspect_document(tmp_path):
+    out = tmp_path / "ae.json"
+    assert run("render", "autoencoder", "-o", str(out)).returncode == 0
+    assert json.loads(out.read_text()) == inspect_json("autoencoder")
+    piped = run("render", "autoencoder", "--format", "json", "-o", "-")
+    assert json.loads(piped.stdout) == inspect_json("autoencoder")
