@@ -29,7 +29,7 @@ import numbers
 
 from .engine import did_you_mean
 from .errors import GraphvizBPError
-from .graph import FUNCTIONS, Expr, apply
+from .graph import FUNCTIONS, Expr, apply, as_expr
 from .ops import OPS
 
 __all__ = ["parse", "ExpressionError", "MAX_LENGTH", "MAX_EXPONENT", "MAX_EYE"]
@@ -221,7 +221,8 @@ def parse(text: str, names: dict, grads: dict | None = None) -> Expr:
     """The :class:`Expr` of ``text``; ``names`` maps names to Expr leaves or nodes.
 
     ``grads`` (claims only) maps node names to Expr constants holding backprop's gradient,
-    for ``grad(NAME)``. A number alone is refused: an expression must involve a name.
+    for ``grad(NAME)``; a claim may then also be a plain number (the gradient of a scalar
+    node can be one). A loss must involve a name.
     """
     if not isinstance(text, str) or not text.strip():
         raise ExpressionError("empty expression")
@@ -239,5 +240,7 @@ def parse(text: str, names: dict, grads: dict | None = None) -> Expr:
     except RecursionError:
         raise ExpressionError("expression nested too deeply") from None
     if not isinstance(result, Expr):
-        raise ExpressionError(f"the expression is a plain number: {_excerpt(text.strip())}")
+        if grads is None:
+            raise ExpressionError(f"the expression is a plain number: {_excerpt(text.strip())}")
+        result = as_expr(result)
     return result

@@ -77,6 +77,7 @@ __all__ = [
     "const",
     "eye",
     "apply",
+    "as_expr",
     "to_networkx",
     "FUNCTIONS",
     "LEAF_KINDS",
@@ -223,7 +224,8 @@ def eye(n: int, name: str | None = None) -> Expr:
     return Expr("const", shape=(int(n), int(n)), value=np.eye(int(n)), name=name, label="I")
 
 
-def _as_expr(x) -> Expr:
+def as_expr(x) -> Expr:
+    """``x`` itself if it is an Expr, else a const leaf holding the number or array."""
     if isinstance(x, Expr):
         return x
     if isinstance(x, (numbers.Number, np.ndarray, np.generic)) and not isinstance(x, bool):
@@ -248,7 +250,7 @@ def apply(opname: str, *args, **params) -> Expr:
     unknown = set(params) - set(op.params)
     if unknown:
         raise GraphvizBPError(f"{opname} has no parameter {sorted(unknown)[0]!r}")
-    args = tuple(_as_expr(a) for a in args)
+    args = tuple(as_expr(a) for a in args)
     full = {**op.params, **params}
     try:
         shape = op.shape(*(a.shape for a in args), **full)

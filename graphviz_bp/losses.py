@@ -49,8 +49,7 @@ def autoencoder(m: int = 2, n: int = 3, seed: int = 0) -> Graph:
     rng = np.random.default_rng(seed)
     W = param("W", rng.normal(size=(m, n)))
     x = data("x", rng.normal(size=(n, 1)))
-    z = (W @ x).named("z")
-    r = (W.T @ z - x).named("r")
+    r = (W.T @ (W @ x) - x).named("r")
     return Graph((0.5 * sumsq(r)).named("L"))
 
 

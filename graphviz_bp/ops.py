@@ -11,6 +11,13 @@ declares, for one op:
     return an array of the broadcast shape; the engine sums it back to the argument's
     shape (numpy broadcasting is undone in one place, ``unbroadcast``). ``None`` marks a
     slot no gradient flows through (integer labels);
+``rule``
+    the same VJP as a formula in the expression language (:mod:`graphviz_bp.expr`), one
+    per slot, with the same names: ``g`` (∂L/∂out), ``out``, ``a``, ``b`` and the op's
+    parameters; ``size(x)`` and ``rows(x)`` stand for numbers known from the shapes. A
+    test evaluates every rule and compares it with ``vjp``, so the formulas shown to
+    people check themselves. Ops whose rule depends on the arguments' ranks give a
+    function of the argument shapes instead;
 ``shape(*arg_shapes, **params)``
     the output shape, raising :class:`ShapeError` with both shapes when they do not fit,
     so shape errors are found while the graph is built and before any value is computed;
@@ -55,6 +62,11 @@ class Op:
     doc: str
     params: dict = field(default_factory=dict)  # static parameters and their defaults
     kinks: Callable | None = None
+    rule: tuple | Callable = ()
+
+    def rules(self, *arg_shapes: Shape) -> tuple[str | None, ...]:
+        """The symbolic backward rule of each slot for arguments of these shapes."""
+        return self.rule(*arg_shapes) if callable(self.rule) else self.rule
 
     @property
     def arity(self) -> int:
@@ -69,13 +81,14 @@ class Op:
 OPS: dict[str, Op] = {}
 
 
-def defop(name, *, symbol, forward, vjp, shape, domain, doc, params=None, kinks=None) -> Op:
+def defop(name, *, symbol, forward, vjp, rule, shape, domain, doc, params=None, kinks=None) -> Op:
     """Add one op to the table."""
     if name in OPS:
         raise ValueError(f"op {name!r} is defined twice")
-    if len(domain) != len(vjp):
-        raise ValueError(f"op {name!r}: one domain entry per argument slot")
-    op = Op(name, symbol, forward, tuple(vjp), shape, tuple(domain), doc, dict(params or {}), kinks)
+    if len(domain) != len(vjp) or (not callable(rule) and len(rule) != len(vjp)):
+        raise ValueError(f"op {name!r}: one domain entry and one rule per argument slot")
+    op = Op(name, symbol, forward, tuple(vjp), shape, tuple(domain), doc, dict(params or {}),
+            kinks, rule if callable(rule) else tuple(rule))
     OPS[name] = op
     return op
 
@@ -145,6 +158,13 @@ def reduce_shape(a: Shape, axis=None, **_) -> Shape:
         return ()
     axis = _check_axis(a, axis)
     return a[:axis] + a[axis + 1 :]
+
+
+def expand_shape(a: Shape, axis: int) -> Shape:
+    if not -len(a) - 1 <= axis <= len(a):
+        raise ShapeError(f"axis {axis} is out of range to expand shape {_fmt(a)}")
+    axis = axis % (len(a) + 1)
+    return a[:axis] + (1,) + a[axis:]
 
 
 def scalar_shape(*_, **__) -> Shape:
@@ -267,6 +287,14 @@ def cross_entropy_vjp(g, out, logits, labels, axis=-1):
     return np.moveaxis(d.reshape(moved), -1, axis)
 
 
+def onehot(logits, labels, axis=-1):
+    rows, flat = _examples_last(logits, labels, axis)
+    hot = np.zeros_like(rows, dtype=float)
+    hot[np.arange(len(flat)), flat] = 1.0
+    moved = np.moveaxis(logits, axis, -1).shape
+    return np.moveaxis(hot.reshape(moved), -1, axis)
+
+
 def _matmul_vjp_left(g, out, a, b):
     if b.ndim == 1:
         return np.outer(g, b) if a.ndim == 2 else g * b
@@ -300,118 +328,170 @@ def _solve_vjp_left(g, out, a, b):
     return -(np.outer(gb, out) if out.ndim == 1 else gb @ out.T)
 
 
+def _matmul_rules(a: Shape, b: Shape):
+    if len(a) == 1 and len(b) == 1:
+        return "g * b", "g * a"
+    if len(b) == 1:
+        return "outer(g, b)", "a.T @ g"
+    if len(a) == 1:
+        return "g @ b.T", "outer(a, g)"
+    return "g @ b.T", "a.T @ g"
+
+
+def _solve_rules(a: Shape, b: Shape):
+    if len(b) == 1:
+        return "-outer(solve(a.T, g), out)", "solve(a.T, g)"
+    return "-solve(a.T, g) @ out.T", "solve(a.T, g)"
+
+
 # ---------------------------------------------------------------- arithmetic
 
 defop("add", symbol="+", forward=np.add, shape=broadcast_shape,
-      vjp=(lambda g, out, a, b: g, lambda g, out, a, b: g),
+      vjp=(lambda g, out, a, b: g, lambda g, out, a, b: g), rule=("g", "g"),
       domain=("real", "real"), doc="a + b (numpy broadcasting)")
 
 defop("sub", symbol="−", forward=np.subtract, shape=broadcast_shape,
-      vjp=(lambda g, out, a, b: g, lambda g, out, a, b: -g),
+      vjp=(lambda g, out, a, b: g, lambda g, out, a, b: -g), rule=("g", "-g"),
       domain=("real", "real"), doc="a − b (numpy broadcasting)")
 
 defop("mul", symbol="⊙", forward=np.multiply, shape=broadcast_shape,
-      vjp=(lambda g, out, a, b: g * b, lambda g, out, a, b: g * a),
+      vjp=(lambda g, out, a, b: g * b, lambda g, out, a, b: g * a), rule=("g * b", "g * a"),
       domain=("real", "real"), doc="a ⊙ b, elementwise (numpy broadcasting)")
 
 defop("div", symbol="÷", forward=np.divide, shape=broadcast_shape,
       vjp=(lambda g, out, a, b: g / b, lambda g, out, a, b: -g * out / b),
+      rule=("g / b", "-g * out / b"),
       domain=("real", "nonzero"), doc="a / b, elementwise (numpy broadcasting)")
 
 defop("neg", symbol="−", forward=np.negative, shape=same_shape,
-      vjp=(lambda g, out, a: -g,),
+      vjp=(lambda g, out, a: -g,), rule=("-g",),
       domain=("real",), doc="−a")
 
 defop("pow", symbol="(·)^{p}", forward=lambda a, p: np.power(a, p), shape=same_shape,
-      vjp=(lambda g, out, a, p: g * p * np.power(a, p - 1),),
+      vjp=(lambda g, out, a, p: g * p * np.power(a, p - 1),), rule=("g * p * a ** (p - 1)",),
       domain=("positive",), params={"p": 2.0}, doc="a ** p for a number p")
 
 # ---------------------------------------------------------------- linear algebra
 
 defop("matmul", symbol="@", forward=np.matmul, shape=matmul_shape,
-      vjp=(_matmul_vjp_left, _matmul_vjp_right),
+      vjp=(_matmul_vjp_left, _matmul_vjp_right), rule=_matmul_rules,
       domain=("real", "real"), doc="a @ b, matrix product of vectors and matrices")
 
+defop("outer", symbol="⊗", forward=np.outer, shape=lambda a, b: (math.prod(a), math.prod(b)),
+      vjp=(lambda g, out, a, b: (g @ b.ravel()).reshape(np.shape(a)),
+           lambda g, out, a, b: (g.T @ a.ravel()).reshape(np.shape(b))),
+      rule=("g @ b", "g.T @ a"),
+      domain=("real", "real"), doc="a bᵀ for vectors a and b")
+
 defop("transpose", symbol="(·)ᵀ", forward=np.transpose, shape=transpose_shape,
-      vjp=(lambda g, out, a: np.transpose(g),),
+      vjp=(lambda g, out, a: np.transpose(g),), rule=("g.T",),
       domain=("real",), doc="aᵀ")
 
 defop("logdet", symbol="log|·|", forward=logdet, shape=square_to_scalar_shape,
-      vjp=(lambda g, out, a: g * inv(a).T,),
+      vjp=(lambda g, out, a: g * inv(a).T,), rule=("g * inv(a).T",),
       domain=("spd",), doc="log det K for det K > 0, by slogdet; ∂/∂K = K⁻ᵀ")
 
 defop("inv", symbol="(·)⁻¹", forward=inv, shape=square_shape,
-      vjp=(lambda g, out, a: -out.T @ g @ out.T,),
+      vjp=(lambda g, out, a: -out.T @ g @ out.T,), rule=("-out.T @ g @ out.T",),
       domain=("spd",), doc="K⁻¹; ∂L/∂K = −K⁻ᵀ (∂L/∂K⁻¹) K⁻ᵀ")
 
 defop("solve", symbol="(·)⁻¹(·)", forward=solve, shape=solve_shape,
-      vjp=(_solve_vjp_left, _solve_vjp_right),
+      vjp=(_solve_vjp_left, _solve_vjp_right), rule=_solve_rules,
       domain=("spd", "real"), doc="A⁻¹ B by a linear solve, without forming A⁻¹")
 
 defop("trace", symbol="tr", forward=np.trace, shape=square_to_scalar_shape,
-      vjp=(lambda g, out, a: g * np.eye(a.shape[0]),),
+      vjp=(lambda g, out, a: g * np.eye(a.shape[0]),), rule=("g * eye(rows(a))",),
       domain=("real",), doc="tr A, the sum of the diagonal")
 
 # ---------------------------------------------------------------- elementwise functions
 
 defop("exp", symbol="exp", forward=np.exp, shape=same_shape,
-      vjp=(lambda g, out, a: g * out,),
+      vjp=(lambda g, out, a: g * out,), rule=("g * out",),
       domain=("real",), doc="exp a")
 
 defop("log", symbol="log", forward=np.log, shape=same_shape,
-      vjp=(lambda g, out, a: g / a,),
+      vjp=(lambda g, out, a: g / a,), rule=("g / a",),
       domain=("positive",), doc="natural log a")
 
 defop("sqrt", symbol="√", forward=np.sqrt, shape=same_shape,
-      vjp=(lambda g, out, a: g * 0.5 / out,),
+      vjp=(lambda g, out, a: g * 0.5 / out,), rule=("0.5 * g / out",),
       domain=("positive",), doc="√a")
 
 defop("abs", symbol="|·|", forward=np.abs, shape=same_shape,
-      vjp=(lambda g, out, a: g * np.sign(a),), kinks=lambda a: a > 0,
+      vjp=(lambda g, out, a: g * np.sign(a),), rule=("g * sign(a)",), kinks=lambda a: a > 0,
       domain=("nonzero",), doc="|a|, elementwise")
 
 defop("sigmoid", symbol="σ", forward=sigmoid, shape=same_shape,
-      vjp=(lambda g, out, a: g * out * (1.0 - out),),
+      vjp=(lambda g, out, a: g * out * (1.0 - out),), rule=("g * out * (1 - out)",),
       domain=("real",), doc="σ(a) = 1 / (1 + e⁻ᵃ)")
 
 defop("swish", symbol="swish", forward=lambda a: a * sigmoid(a), shape=same_shape,
       vjp=(lambda g, out, a: g * (sigmoid(a) + out * (1.0 - sigmoid(a))),),
+      rule=("g * (sigmoid(a) + out * (1 - sigmoid(a)))",),
       domain=("real",), doc="swish(a) = a ⊙ σ(a); swish′ = σ + swish ⊙ (1 − σ)")
 
 defop("relu", symbol="ReLU", forward=lambda a: np.maximum(a, 0.0), shape=same_shape,
-      vjp=(lambda g, out, a: g * (a > 0),), kinks=lambda a: a > 0,
+      vjp=(lambda g, out, a: g * (a > 0),), rule=("g * step(a)",), kinks=lambda a: a > 0,
       domain=("nonzero",), doc="max(0, a); the gradient at 0 is taken as 0")
 
 defop("tanh", symbol="tanh", forward=np.tanh, shape=same_shape,
-      vjp=(lambda g, out, a: g * (1.0 - out**2),),
+      vjp=(lambda g, out, a: g * (1.0 - out**2),), rule=("g * (1 - out ** 2)",),
       domain=("real",), doc="tanh a")
 
-# ---------------------------------------------------------------- reductions
+# ---------------------------------------------------------------- reductions and broadcasting
 
 defop("sum", symbol="Σ", forward=lambda a, axis: np.sum(a, axis=axis), shape=reduce_shape,
-      vjp=(_sum_vjp,), domain=("real",), params={"axis": None},
-      doc="sum of all entries, or along one axis")
+      vjp=(_sum_vjp,), rule=("expand(g, axis=axis) * ones_like(a)",),
+      domain=("real",), params={"axis": None}, doc="sum of all entries, or along one axis")
 
 defop("mean", symbol="mean", forward=lambda a, axis: np.mean(a, axis=axis), shape=reduce_shape,
-      vjp=(_mean_vjp,), domain=("real",), params={"axis": None},
-      doc="mean of all entries, or along one axis")
+      vjp=(_mean_vjp,), rule=("expand(g, axis=axis) * ones_like(a) * size(out) / size(a)",),
+      domain=("real",), params={"axis": None}, doc="mean of all entries, or along one axis")
 
 defop("sumsq", symbol="‖·‖²", forward=lambda a: np.sum(a * a), shape=scalar_shape,
-      vjp=(lambda g, out, a: 2.0 * g * a,),
+      vjp=(lambda g, out, a: 2.0 * g * a,), rule=("2 * g * a",),
       domain=("real",), doc="‖a‖², the sum of squared entries (½‖a‖² is 0.5 * sumsq(a))")
+
+defop("expand", symbol="expand", forward=lambda a, axis: a if axis is None else np.expand_dims(a, axis),
+      shape=lambda a, axis=None: a if axis is None else expand_shape(a, axis),
+      vjp=(lambda g, out, a, axis: g if axis is None else np.sum(g, axis=axis),),
+      rule=("sum(g, axis=axis)",),
+      domain=("real",), params={"axis": None},
+      doc="a with a new axis of length 1 at `axis` (the inverse of summing over it)")
 
 # ---------------------------------------------------------------- softmax and the classification loss
 
 defop("softmax", symbol="softmax", forward=softmax, shape=along_axis_shape,
       vjp=(lambda g, out, a, axis: out * (g - np.sum(g * out, axis=axis, keepdims=True)),),
+      rule=("out * (g - expand(sum(g * out, axis=axis), axis=axis))",),
       domain=("real",), params={"axis": -1}, doc="softmax along an axis, computed stably")
 
 defop("log_softmax", symbol="log softmax", forward=log_softmax, shape=along_axis_shape,
       vjp=(lambda g, out, a, axis: g - np.exp(out) * np.sum(g, axis=axis, keepdims=True),),
+      rule=("g - exp(out) * expand(sum(g, axis=axis), axis=axis)",),
       domain=("real",), params={"axis": -1}, doc="log softmax along an axis (log-sum-exp)")
 
 defop("softmax_ce", symbol="softmax-CE", forward=cross_entropy, shape=cross_entropy_shape,
       vjp=(cross_entropy_vjp, None),
+      rule=("g * (softmax(a, axis=axis) - onehot(a, b, axis=axis)) / size(b)", None),
       domain=("real", "labels"), params={"axis": -1},
       doc="mean over examples of −log softmax(logits)[label], classes along `axis`; "
           "∂/∂logits = (softmax − onehot) / examples")
+
+# ---------------------------------------------------------------- helpers of the formulas
+# They appear in symbolic gradients; no gradient flows through them.
+
+defop("ones_like", symbol="𝟙", forward=lambda a: np.ones(np.shape(a)), shape=same_shape,
+      vjp=(None,), rule=(None,), domain=("real",), doc="an array of ones shaped like a")
+
+defop("step", symbol="[·>0]", forward=lambda a: (np.asarray(a) > 0).astype(float),
+      shape=same_shape, vjp=(None,), rule=(None,), domain=("nonzero",),
+      doc="1 where a > 0, else 0 (the derivative of ReLU)")
+
+defop("sign", symbol="sign", forward=lambda a: np.sign(a).astype(float), shape=same_shape,
+      vjp=(None,), rule=(None,), domain=("nonzero",), doc="the sign of a (the derivative of |a|)")
+
+defop("onehot", symbol="onehot", forward=lambda a, b, axis: onehot(a, b, axis),
+      shape=lambda a, b, axis=-1: (cross_entropy_shape(a, b, axis), a)[1],
+      vjp=(None, None), rule=(None, None), domain=("real", "labels"), params={"axis": -1},
+      doc="one-hot rows of labels b, shaped like logits a (classes along axis)")

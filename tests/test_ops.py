@@ -71,6 +71,18 @@ def cross_entropy(draw, op):
 
 
 @st.composite
+def vectors(draw, op):
+    return [(draw(sides),), (draw(sides),)], {}
+
+
+@st.composite
+def expansion(draw, op):
+    shape = draw(array_shapes(min_dims=0, max_dims=2, max_side=4))
+    axis = draw(st.none() | st.integers(-len(shape) - 1, len(shape)))
+    return [shape], {"axis": axis}
+
+
+@st.composite
 def power(draw, op):
     return [draw(shapes)], {"p": draw(st.sampled_from([2.0, 3.0, 0.5, -1.0, 1.5]))}
 
@@ -86,6 +98,8 @@ CASES = {
     "swish": unary, "relu": unary, "tanh": unary,
     "sum": reduction, "mean": reduction, "sumsq": unary,
     "softmax": along_axis, "log_softmax": along_axis, "softmax_ce": cross_entropy,
+    "outer": vectors, "expand": expansion, "ones_like": unary, "step": unary, "sign": unary,
+    "onehot": cross_entropy,
 }
 
 
@@ -96,7 +110,7 @@ def test_every_op_has_a_case():
 def inputs(op, arg_shapes, params, seed):
     rng = np.random.default_rng(seed)
     classes = None
-    if op.name == "softmax_ce":
+    if op.name in ("softmax_ce", "onehot"):
         classes = arg_shapes[0][params["axis"]]
     return [sample(domain, shape, rng, classes) for domain, shape in zip(op.domain, arg_shapes)]
 
