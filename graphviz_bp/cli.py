@@ -14,6 +14,8 @@ import warnings
 
 from . import losses
 from .claims import check_claim, parse_claim
+from .derivation import FORMATS as DERIVATION_FORMATS
+from .derivation import write as write_derivation
 from .errors import GraphvizBPError
 from .gradcheck import check_gradients
 from .rendering import ENGINES, FORMATS, SHOWS, draw, format_of, to_dot, write_atomically
@@ -106,6 +108,12 @@ def cmd_check(args) -> int:
     return 0 if data["ok"] else 1
 
 
+def cmd_derive(args) -> int:
+    source = source_of(args)
+    sys.stdout.write(write_derivation(source.build(args.seed), source.name, args.format))
+    return 0
+
+
 def cmd_figures(args) -> int:
     from .figures import write_figures
 
@@ -156,8 +164,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=(*FORMATS, "json"),
                    help="output format (default: from the suffix); json is the document of "
                         "`inspect --json`")
-    p.add_argument("--show", choices=SHOWS, default="all",
-                   help="what the edges carry: all (default), values, gradients, or structure only")
+    p.add_argument("--show", default="all", metavar="WHAT",
+                   help="what the figure shows: all (values and gradients, the default), values, "
+                        "gradients, formulas, structure, or a comma list such as values,formulas")
     p.add_argument("--engine", choices=ENGINES, default="bundled",
                    help="bundled: the Graphviz inside pygraphviz (default); system: `dot` on PATH")
     p.set_defaults(run=cmd_render)
@@ -183,6 +192,16 @@ def parser() -> argparse.ArgumentParser:
                    help="independent random draws each claim must hold at (default 3)")
     p.add_argument("--json", action="store_true", help="the report as JSON")
     p.set_defaults(run=cmd_check)
+
+    p = commands.add_parser("derive", help="the derivation of the gradients, step by step",
+                            description="Write the derivation a person would: forward "
+                                        "definitions, each backward step with the rule applied, "
+                                        "the sum at each multi-path node, and the gradient of "
+                                        "every leaf written out.")
+    _source_arguments(p)
+    p.add_argument("--format", choices=DERIVATION_FORMATS, default="text",
+                   help="text (default), markdown (with $…$ math) or latex (a whole document)")
+    p.set_defaults(run=cmd_derive)
 
     p = commands.add_parser("figures", help="the figure of every built-in loss into a folder",
                             description="Write <loss>.svg and its DOT source <loss>.gv for "

@@ -35,7 +35,8 @@ from .errors import EngineNotFoundError, RenderError
 
 __all__ = ["to_dot", "render", "draw", "SHOWS", "FORMATS", "ENGINES", "STYLE", "RenderWarning"]
 
-SHOWS = ("all", "values", "gradients", "structure")
+#: What a figure can show; ``show`` is one of these or a comma list of the first three.
+SHOWS = ("values", "gradients", "formulas", "all", "structure")
 FORMATS = ("svg", "pdf", "png", "dot")
 ENGINES = ("bundled", "system")
 SUFFIXES = {".svg": "svg", ".pdf": "pdf", ".png": "png", ".gv": "dot", ".dot": "dot"}
@@ -159,18 +160,31 @@ def _check_choice(kind: str, value, allowed) -> None:
         raise RenderError(f"unknown {kind}: {value!r} (must be one of {', '.join(allowed)})")
 
 
+def parse_show(show: str) -> frozenset:
+    """``"values,formulas"`` → {"values", "formulas"}; ``all`` is values and gradients,
+    ``structure`` nothing but the graph."""
+    parts = set()
+    for part in (p.strip() for p in str(show).split(",")):
+        _check_choice("show", part, SHOWS)
+        parts |= {"all": {"values", "gradients"}, "structure": set()}.get(part, {part})
+    return frozenset(parts)
+
+
 def to_dot(g, show: str = "all") -> str:
     """The DOT source of the figure of an evaluated graph (byte-identical on every run).
 
-    ``show`` is one of ``all`` (values and gradients), ``values``, ``gradients`` or
-    ``structure`` (the computational graph alone, as drawn in a hand-written solution).
+    ``show`` is ``all`` (values and gradients, the default), ``values``, ``gradients``,
+    ``formulas`` (each edge's gradient as a formula), ``structure`` (the computational
+    graph alone, as drawn in a hand-written solution), or a comma list such as
+    ``values,formulas``.
     """
-    _check_choice("show", show, SHOWS)
+    parts = parse_show(show)
     from .ops import OPS
 
     G = g.nx
-    show_values = show in ("all", "values")
-    show_grads = show in ("all", "gradients")
+    show_values = "values" in parts
+    show_grads = "gradients" in parts
+    formulas = _Formulas(g) if "formulas" in parts else None
     dot = graphviz.Digraph(name="backprop", graph_attr=STYLE["graph"],
                            node_attr=STYLE["node"], edge_attr=STYLE["edge"])
     loss = G.graph["loss"]
@@ -208,13 +222,15 @@ def to_dot(g, show: str = "all") -> str:
         if d["multipath"]:
             attrs.update(STYLE["multipath"])
             classes.append("multipath")
+            marks = " + ".join(PATH_MARKS[(i - 1) % len(PATH_MARKS)]
+                               for (u, _, _), i in sorted(path_number.items(), key=lambda t: t[1])
+                               if u == n)
+            total = f"∇{d['label'] or n} = {marks}"
+            if formulas is not None:
+                total += f" = {formulas.node(n)}"
+            if show_grads or formulas is not None:
+                rows.append(f'<FONT COLOR="{STYLE["grad_color"]}">{_html(total)}</FONT>')
             if show_grads:
-                marks = [PATH_MARKS[(i - 1) % len(PATH_MARKS)]
-                         for (u, _, _), i in sorted(path_number.items(), key=lambda t: t[1])
-                         if u == n]
-                name = d["label"] or n
-                rows.append(f'<FONT COLOR="{STYLE["grad_color"]}">'
-                            f'{_html(f"∇{name} = " + " + ".join(marks))}</FONT>')
                 rows.append(_html_block(d["grad"], STYLE["grad_color"], "= "))
         attrs["label"] = _label(rows)
         attrs["class"] = " ".join(classes)
@@ -237,9 +253,13 @@ def to_dot(g, show: str = "all") -> str:
         scalar_const = G.nodes[u]["kind"] == "const" and not G.nodes[u]["shape"]
         if show_values and e["value"] is not None and not scalar_const:  # the node shows it
             rows.append(_html_block(e["value"], STYLE["value_color"], ""))
+        mark = PATH_MARKS[(number - 1) % len(PATH_MARKS)] + " " if number else ""
         if show_grads and e["grad"] is not None:
-            mark = PATH_MARKS[(number - 1) % len(PATH_MARKS)] + " " if number else ""
             rows.append(_html_block(e["grad"], grad_color, f"{mark}∇ "))
+        if formulas is not None and e["grad"] is not None:
+            prefix = "" if show_grads else f"{mark}∇ = "
+            rows.append(f'<FONT COLOR="{html.escape(grad_color)}">'
+                        f'{_html(prefix + formulas.edge((u, v, k)))}</FONT>')
         if rows:
             attrs["label"] = _label(rows)
         attrs["class"] = " ".join(classes)
@@ -249,6 +269,21 @@ def to_dot(g, show: str = "all") -> str:
         attrs["labeltooltip"] = tooltip
         dot.edge(u, v, **attrs)
     return dot.source
+
+
+class _Formulas:
+    """The derivation's local formulas as the figure prints them."""
+
+    def __init__(self, g):
+        from .symbolic import derive  # only figures with formulas need the derivation
+
+        self.derivation = derive(g)
+
+    def edge(self, key) -> str:
+        return self.derivation.text(self.derivation.edge_local[key])
+
+    def node(self, n) -> str:
+        return self.derivation.text(self.derivation.node_local[n])
 
 
 def _node_tooltip(n, d) -> list[str]:

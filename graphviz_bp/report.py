@@ -6,6 +6,8 @@ import networkx as nx
 import numpy as np
 
 from .engine import Graph
+from .symbolic import derive
+from .terms import to_expr
 
 __all__ = ["inspect_data", "inspect_text", "check_data", "check_text", "paths_to_loss"]
 
@@ -28,15 +30,28 @@ def paths_to_loss(G: nx.MultiDiGraph) -> dict[str, int]:
 
 
 def inspect_data(g: Graph, source: str) -> dict:
-    """The ``inspect --json`` document: every node and edge, values in full precision."""
+    """The ``inspect --json`` document: every node and edge, values in full precision.
+
+    Nodes and edges with a gradient carry its ``formula`` in the expression language,
+    in terms of node values and ``grad(NAME)`` of named nodes downstream: a formula can
+    be given to ``check --claim`` as it is.
+    """
     G = g.nx
-    nodes = [{"id": n, "label": d["label"], "kind": d["kind"], "op": d["op"],
-              "shape": list(d["shape"]), "value": _plain(d["value"]), "grad": _plain(d["grad"]),
-              "out_degree": G.out_degree(n), "multipath": bool(d["multipath"])}
-             for n, d in G.nodes(data=True)]
-    edges = [{"source": u, "target": v, "slot": k, "value": _plain(e["value"]),
-              "grad": _plain(e["grad"])}
-             for u, v, k, e in G.edges(keys=True, data=True)]
+    d = derive(g)
+    nodes, edges = [], []
+    for n, a in G.nodes(data=True):
+        node = {"id": n, "label": a["label"], "kind": a["kind"], "op": a["op"],
+                "shape": list(a["shape"]), "value": _plain(a["value"]), "grad": _plain(a["grad"]),
+                "out_degree": G.out_degree(n), "multipath": bool(a["multipath"])}
+        if a["grad"] is not None:
+            node["formula"] = to_expr(d.node_local[n])
+        nodes.append(node)
+    for u, v, k, e in G.edges(keys=True, data=True):
+        edge = {"source": u, "target": v, "slot": k, "value": _plain(e["value"]),
+                "grad": _plain(e["grad"])}
+        if e["grad"] is not None:
+            edge["formula"] = to_expr(d.edge_local[(u, v, k)])
+        edges.append(edge)
     return {"source": source, "loss": g.loss, "nodes": nodes, "edges": edges}
 
 

@@ -192,7 +192,8 @@ def derive(g: Graph) -> Derivation:
         in_edges = sorted(G.in_edges(n, keys=True), key=lambda e: e[2])
         shapes = [G.nodes[u]["shape"] for u, _, _ in in_edges]
         rules = op.rules(*shapes)
-        upstream_local = seed if n == loss else (Grad(n) if node["named"] else d.node_local[n])
+        named_upstream = node["named"] and not isinstance(d.node_local[n], Num)
+        upstream_local = seed if n == loss else (Grad(n) if named_upstream else d.node_local[n])
         upstream_expanded = d.node_expanded[n]
         names = ("a", "b")
         bindings = {names[i]: d.value[u] for i, (u, _, _) in enumerate(in_edges)}

@@ -376,8 +376,8 @@ def _pretty_name(name: str, labels: dict | None) -> str:
 
 
 def _text_number(value: float) -> str:
-    if value == 0.5:
-        return "½"
+    if abs(value) == 0.5:
+        return "½" if value > 0 else "−½"
     return _number_text(value).replace("-", "−")
 
 

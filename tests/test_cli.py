@@ -57,8 +57,10 @@ def test_bad_input_is_one_line_and_exit_code_2(tmp_path, args, message):
 
 
 def test_argparse_errors_exit_with_2(tmp_path):
-    result = run("render", "autoencoder", "--show", "everything", cwd=tmp_path)
+    result = run("render", "autoencoder", "--format", "gif", cwd=tmp_path)
     assert result.returncode == 2 and "invalid choice" in result.stderr
+    result = run("render", "autoencoder", "--show", "everything", cwd=tmp_path)
+    assert result.returncode == 2 and "unknown show: 'everything'" in result.stderr
 
 
 def test_figures_into_a_folder(tmp_path):
@@ -133,13 +135,15 @@ def assert_inspect_schema(doc):
     assert set(doc) == {"source", "loss", "nodes", "edges"}
     assert isinstance(doc["source"], str) and isinstance(doc["loss"], float)
     for node in doc["nodes"]:
-        assert set(node) == set(NODE_KEYS)
+        assert set(node) - {"formula"} == set(NODE_KEYS)
+        assert ("formula" in node) == (node["grad"] is not None)
         for key, kinds in NODE_KEYS.items():
             assert isinstance(node[key], kinds), (key, node[key])
         assert node["kind"] in ("param", "input", "const", "op")
         assert np.shape(node["value"]) == tuple(node["shape"])
     for edge in doc["edges"]:
-        assert set(edge) == set(EDGE_KEYS)
+        assert set(edge) - {"formula"} == set(EDGE_KEYS)
+        assert ("formula" in edge) == (edge["grad"] is not None)
         for key, kinds in EDGE_KEYS.items():
             assert isinstance(edge[key], kinds), (key, edge[key])
 

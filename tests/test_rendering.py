@@ -95,7 +95,7 @@ def test_show_structure_values_gradients():
 
 
 def test_unknown_show_is_a_clear_error():
-    with pytest.raises(bp.RenderError, match=r"unknown show: 'everything' \(must be one of all, values"):
+    with pytest.raises(bp.RenderError, match=r"unknown show: 'everything' \(must be one of values, gradients, formulas"):
         to_dot(losses.autoencoder(), show="everything")
 
 

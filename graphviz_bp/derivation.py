@@ -1,0 +1,143 @@
+"""A derivation written out as a person would: forward definitions, backward steps, results.
+
+Three formats: ``text`` (Unicode), ``markdown`` (with ``$…$`` math) and ``latex`` (a
+document that compiles with any LaTeX engine, using amsmath only).
+
+>>> from graphviz_bp import losses
+>>> print(write(losses.autoencoder(), "autoencoder").splitlines()[-2])
+  ∇W = W x rᵀ + W r xᵀ
+"""
+
+from __future__ import annotations
+
+import networkx as nx
+
+from .engine import Graph
+from .symbolic import Derivation, derive
+from .terms import Grad, Name, Op, simplify, to_latex, to_text
+
+__all__ = ["write", "FORMATS"]
+
+FORMATS = ("text", "markdown", "latex")
+PATH_MARKS = "①②③④⑤⑥⑦⑧⑨⑩"
+
+
+def _steps(d: Derivation):
+    """What a derivation says, independent of the notation: a list of (kind, data)."""
+    G = d.graph.nx
+    loss = G.graph["loss"]
+    order = list(nx.topological_sort(G))
+    forward = []
+    for n in order:
+        node = G.nodes[n]
+        if node["named"] and node["kind"] == "op":
+            args = [d.value[u] for u, _, _ in sorted(G.in_edges(n, keys=True), key=lambda e: e[2])]
+            forward.append((n, simplify(Op(node["op"], tuple(args), _params(node)), d.facts)))
+    backward = []
+    for n in reversed(order):
+        node = G.nodes[n]
+        if n == loss or not node["named"] or n not in d.node_local:
+            continue
+        edges = [(n, v, k) for _, v, k in G.out_edges(n, keys=True) if (n, v, k) in d.edge_local]
+        parts = []
+        for u, v, k in edges:
+            through = G.nodes[v]["op"]
+            parts.append((d.value[v], through, d.rule_used[(u, v, k)], d.edge_local[(u, v, k)]))
+        backward.append((n, parts, d.node_local[n]))
+    leaves = [(n, d.node_expanded[n]) for n in d.graph.leaves() if n in d.node_expanded]
+    return forward, backward, leaves
+
+
+def _params(node):
+    from .symbolic import _term_params
+
+    return _term_params(node)
+
+
+def write(g: Graph, title: str, fmt: str = "text") -> str:
+    """The derivation of ``g``'s gradients in ``fmt`` (text, markdown or latex)."""
+    if fmt not in FORMATS:
+        from .errors import GraphvizBPError
+
+        raise GraphvizBPError(f"unknown format: {fmt!r} (must be one of {', '.join(FORMATS)})")
+    d = derive(g)
+    forward, backward, leaves = _steps(d)
+    loss = g.loss_id
+    return {"text": _text, "markdown": _markdown, "latex": _latex}[fmt](
+        d, title, loss, forward, backward, leaves)
+
+
+def _text(d, title, loss, forward, backward, leaves) -> str:
+    def show(term):
+        return to_text(term, d.labels, d.facts.scalars)
+
+    def grad(n):
+        return show(Grad(n))
+
+    lines = [f"Derivation of {title}", "", "Forward"]
+    lines += [f"  {show(Name(n))} = {show(t)}" for n, t in forward if show(t) != show(Name(n))]
+    lines += ["", "Backward, from the loss (∂L/∂" + show(Name(loss)) + " = 1)"]
+    for n, parts, total in backward:
+        if len(parts) == 1:
+            value, op, rule, term = parts[0]
+            lines.append(f"  {grad(n)} = {show(term)}    [into {show(value)}: {op} rule {rule}]")
+            continue
+        lines.append(f"  {grad(n)}: {show(Name(n))} reaches the loss along {len(parts)} edges")
+        for mark, (value, op, rule, term) in zip(PATH_MARKS, parts):
+            lines.append(f"    {mark} into {show(value)} [{op} rule {rule}]: {show(term)}")
+        marks = " + ".join(PATH_MARKS[: len(parts)])
+        lines.append(f"    {grad(n)} = {marks} = {show(total)}")
+    lines += ["", "Result, written out"]
+    lines += [f"  ∇{show(Name(n))} = {show(t)}" for n, t in leaves]
+    return "\n".join(lines) + "\n"
+
+
+def _markdown(d, title, loss, forward, backward, leaves) -> str:
+    def tex(term):
+        return to_latex(term, d.labels, d.facts.scalars)
+
+    lines = [f"## Derivation of {title}", "", "**Forward**", ""]
+    lines += [f"- ${tex(Name(n))} = {tex(t)}$" for n, t in forward if tex(t) != tex(Name(n))]
+    lines += ["", f"**Backward**, from the loss ($\\partial L / \\partial {tex(Name(loss))} = 1$)", ""]
+    for n, parts, total in backward:
+        if len(parts) == 1:
+            value, op, rule, term = parts[0]
+            lines.append(f"- ${tex(Grad(n))} = {tex(term)}$ (into ${tex(value)}$, `{op}`)")
+            continue
+        lines.append(f"- ${tex(Name(n))}$ reaches the loss along {len(parts)} edges:")
+        for i, (value, op, rule, term) in enumerate(parts, start=1):
+            lines.append(f"  {i}. into ${tex(value)}$ (`{op}`): ${tex(term)}$")
+        lines.append(f"  - sum: ${tex(Grad(n))} = {tex(total)}$")
+    lines += ["", "**Result**", ""]
+    lines += [f"- $\\nabla_{{{tex(Name(n))}}} L = {tex(t)}$" for n, t in leaves]
+    return "\n".join(lines) + "\n"
+
+
+def _latex(d, title, loss, forward, backward, leaves) -> str:
+    def tex(term):
+        return to_latex(term, d.labels, d.facts.scalars)
+
+    def align(rows):
+        return ["\\begin{align*}", " \\\\\n".join(rows), "\\end{align*}"]
+
+    safe_title = "".join("\\" + c if c in "#$%&_{}" else c for c in title)
+    out = ["\\documentclass{article}", "\\usepackage{amsmath}", "\\usepackage{amssymb}",
+           "\\begin{document}", f"\\section*{{Derivation of {safe_title}}}",
+           "\\subsection*{Forward}"]
+    out += align([f"{tex(Name(n))} &= {tex(t)}" for n, t in forward if tex(t) != tex(Name(n))]
+                 or ["\\text{(no named intermediates)}"])
+    out.append("\\subsection*{Backward}")
+    rows = [f"\\frac{{\\partial L}}{{\\partial {tex(Name(loss))}}} &= 1"]
+    for n, parts, total in backward:
+        if len(parts) == 1:
+            value, op, _, term = parts[0]
+            rows.append(f"{tex(Grad(n))} &= {tex(term)} && \\text{{into }} {tex(value)}")
+            continue
+        for i, (value, op, _, term) in enumerate(parts, start=1):
+            rows.append(f"\\text{{path {i}: }} & {tex(term)} && \\text{{into }} {tex(value)}")
+        rows.append(f"{tex(Grad(n))} &= {tex(total)} && \\text{{the sum of the {len(parts)} paths}}")
+    out += align(rows)
+    out.append("\\subsection*{Result}")
+    out += align([f"\\nabla_{{{tex(Name(n))}}} L &= {tex(t)}" for n, t in leaves])
+    out.append("\\end{document}")
+    return "\n".join(out) + "\n"
