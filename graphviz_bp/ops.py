@@ -16,8 +16,8 @@ declares, for one op:
     per slot, with the same names: ``g`` (∂L/∂out), ``out``, ``a``, ``b`` and the op's
     parameters; ``size(x)`` and ``rows(x)`` stand for numbers known from the shapes. A
     test evaluates every rule and compares it with ``vjp``, so the formulas shown to
-    people check themselves. Ops whose rule depends on the arguments' ranks give a
-    function of the argument shapes instead;
+    people check themselves. Ops whose rule depends on the arguments' ranks or on a
+    parameter give a function of the argument shapes and parameters instead;
 ``shape(*arg_shapes, **params)``
     the output shape, raising :class:`ShapeError` with both shapes when they do not fit,
     so shape errors are found while the graph is built and before any value is computed;
@@ -64,9 +64,11 @@ class Op:
     kinks: Callable | None = None
     rule: tuple | Callable = ()
 
-    def rules(self, *arg_shapes: Shape) -> tuple[str | None, ...]:
-        """The symbolic backward rule of each slot for arguments of these shapes."""
-        return self.rule(*arg_shapes) if callable(self.rule) else self.rule
+    def rules(self, *arg_shapes: Shape, **params) -> tuple[str | None, ...]:
+        """The symbolic backward rule of each slot, for arguments of these shapes."""
+        if callable(self.rule):
+            return self.rule(*arg_shapes, **{**self.params, **params})
+        return self.rule
 
     @property
     def arity(self) -> int:
@@ -328,7 +330,7 @@ def _solve_vjp_left(g, out, a, b):
     return -(np.outer(gb, out) if out.ndim == 1 else gb @ out.T)
 
 
-def _matmul_rules(a: Shape, b: Shape):
+def _matmul_rules(a: Shape, b: Shape, **_):
     if len(a) == 1 and len(b) == 1:
         return "g * b", "g * a"
     if len(b) == 1:
@@ -338,7 +340,7 @@ def _matmul_rules(a: Shape, b: Shape):
     return "g @ b.T", "a.T @ g"
 
 
-def _solve_rules(a: Shape, b: Shape):
+def _solve_rules(a: Shape, b: Shape, **_):
     if len(b) == 1:
         return "-outer(solve(a.T, g), out)", "solve(a.T, g)"
     return "-solve(a.T, g) @ out.T", "solve(a.T, g)"
@@ -455,7 +457,7 @@ defop("sumsq", symbol="‖·‖²", forward=lambda a: np.sum(a * a), shape=scala
 defop("expand", symbol="expand", forward=lambda a, axis: a if axis is None else np.expand_dims(a, axis),
       shape=lambda a, axis=None: a if axis is None else expand_shape(a, axis),
       vjp=(lambda g, out, a, axis: g if axis is None else np.sum(g, axis=axis),),
-      rule=("sum(g, axis=axis)",),
+      rule=lambda a, axis=None: ("g",) if axis is None else ("sum(g, axis=axis)",),
       domain=("real",), params={"axis": None},
       doc="a with a new axis of length 1 at `axis` (the inverse of summing over it)")
 

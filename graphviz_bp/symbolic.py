@@ -159,8 +159,9 @@ def derive(g: Graph) -> Derivation:
     """Every edge's and node's gradient formula, local and expanded."""
     G = g.nx
     flowing = gradient_edges(G)
-    scalars = frozenset(n for n, d in G.nodes(data=True) if not d["shape"])
-    facts = Facts(symmetric_nodes(G), scalars)
+    shapes = {n: tuple(d["shape"]) for n, d in G.nodes(data=True)}
+    scalars = frozenset(n for n, shape in shapes.items() if not shape)
+    facts = Facts(symmetric_nodes(G), scalars, shapes)
     d = Derivation(g, facts, _value_terms(G))
     loss = G.graph["loss"]
     loss_shape = G.nodes[loss]["shape"]
@@ -191,7 +192,7 @@ def derive(g: Graph) -> Derivation:
         op = OPS[node["op"]]
         in_edges = sorted(G.in_edges(n, keys=True), key=lambda e: e[2])
         shapes = [G.nodes[u]["shape"] for u, _, _ in in_edges]
-        rules = op.rules(*shapes)
+        rules = op.rules(*shapes, **node["params"])
         named_upstream = node["named"] and not isinstance(d.node_local[n], Num)
         upstream_local = seed if n == loss else (Grad(n) if named_upstream else d.node_local[n])
         upstream_expanded = d.node_expanded[n]

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import ast
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 __all__ = ["Term", "Name", "Num", "Grad", "Op", "Facts", "instantiate", "simplify", "to_expr",
            "to_text", "to_latex", "add_all"]
@@ -113,10 +113,32 @@ def _count_transposes(t) -> int:
 
 @dataclass(frozen=True)
 class Facts:
-    """What simplification may assume about names: which are symmetric matrices, which scalars."""
+    """What simplification may assume about names: which are symmetric matrices, which
+    scalars, and the shapes of all (to keep rewrites such as A (B C) = A B C to matrices)."""
 
     symmetric: frozenset = frozenset()
     scalars: frozenset = frozenset()
+    shapes: dict = field(default_factory=dict, compare=False, hash=False)
+
+
+def shape_of(t: Term, facts: Facts):
+    """The shape of a term from the op table's shape rules, or None when a name is unknown."""
+    if isinstance(t, Num):
+        return ()
+    if isinstance(t, (Name, Grad)):
+        return facts.shapes.get(t.id)
+    if t.op == "eye":
+        return (t.param("n"), t.param("n"))
+    shapes = [shape_of(a, facts) for a in t.args]
+    if any(s is None for s in shapes):
+        return None
+    from .ops import OPS
+
+    params = {k: (v.value if isinstance(v, Num) else v) for k, v in t.params}
+    try:
+        return tuple(OPS[t.op].shape(*shapes, **params))
+    except Exception:
+        return None
 
 
 def _is_scalar(t, facts) -> bool:
@@ -167,8 +189,6 @@ def _simplify(t: Term, facts: Facts) -> Term:
             return a
         if na == 0:
             return _simplify(Op("neg", (b,)), facts)
-        if a == b:
-            return ZERO
         if _negated(b) is not None:
             return _simplify(Op("add", (a, _negated(b))), facts)
         return t
@@ -177,7 +197,8 @@ def _simplify(t: Term, facts: Facts) -> Term:
             return b
         if isinstance(b, Op) and b.op == "eye":
             return a
-        if isinstance(b, Op) and b.op == "matmul":  # A (B C) = A B C, to the left
+        if isinstance(b, Op) and b.op == "matmul" and all(
+                len(shape_of(x, facts) or ()) == 2 for x in (a, *b.args)):  # A (B C) = A B C
             return _simplify(Op("matmul", (Op("matmul", (a, b.args[0])), b.args[1])), facts)
     if t.op == "transpose":
         if isinstance(a, Op) and a.op == "transpose":
@@ -264,18 +285,18 @@ def _factor(t, facts):
 def _rebuild(coef: float, scalars: list, rest) -> Term:
     """number · s₁ · s₂ · … · rest; a number 1/k is written as a quotient by k."""
     factors = [*scalars] + ([rest] if rest is not None else [])
-    if coef == 0:
-        return ZERO
+    if coef == 0 and rest is None:
+        return ZERO  # a scalar zero; an array keeps its shape as 0 * rest
     if not factors:
         return Num(coef)
     body = factors[-1]
     for s in reversed(factors[:-1]):
         body = Op("mul", (s, body))
     magnitude = abs(coef)
-    inverse = 1 / magnitude
+    inverse = 1 / magnitude if magnitude else 0.0
     if magnitude == 1:
         term = body
-    elif magnitude < 1 and abs(inverse - round(inverse)) < 1e-9 and magnitude != 0.5:
+    elif 0 < magnitude < 1 and abs(inverse - round(inverse)) < 1e-9 and magnitude != 0.5:
         term = Op("div", (body, Num(float(round(inverse)))))
     else:
         term = Op("mul", (Num(magnitude), body))

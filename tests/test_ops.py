@@ -188,3 +188,36 @@ def test_shape_rules_name_the_shapes(name, shapes, message):
     params = {**OPS[name].params, **({"axis": 2} if name == "sum" else {})}
     with pytest.raises(ShapeError, match=message.replace("(", r"\(").replace(")", r"\)")):
         OPS[name].shape(*shapes, **params)
+
+
+@pytest.mark.parametrize("name", sorted(n for n, op in OPS.items() if any(op.vjp)))
+@settings(max_examples=25, deadline=None)
+@given(data=st.data(), seed=st.integers(0, 2**32 - 1))
+def test_symbolic_rule_equals_the_vjp(name, data, seed):
+    """The formula shown to people is the VJP the engine runs."""
+    from graphviz_bp import const
+    from graphviz_bp.engine import value_of
+    from graphviz_bp.expr import parse
+    from graphviz_bp.terms import Name, instantiate, to_expr
+
+    op = OPS[name]
+    arg_shapes, params = data.draw(CASES[name](op))
+    params = {**op.params, **params}
+    args = inputs(op, arg_shapes, params, seed)
+    out = np.asarray(op.forward(*args, **params))
+    g = np.random.default_rng(seed + 1).normal(size=out.shape)
+    values = {"g": g, "out": out, **dict(zip("ab", args))}
+    shapes = {"a": np.shape(args[0]), "out": out.shape,
+              **({"b": np.shape(args[1])} if len(args) > 1 else {})}
+    numbers = {(fn, k): (int(np.prod(s)) if fn == "size" else (s[0] if s else 1))
+               for k, s in shapes.items() for fn in ("size", "rows")}
+    for k, (vjp, rule) in enumerate(zip(op.vjp, op.rules(*arg_shapes, **params))):
+        if vjp is None:
+            assert rule is None
+            continue
+        term = instantiate(rule, {n: Name(n) for n in values}, params, numbers)
+        names = {n: const(n, v) for n, v in values.items()}
+        from_rule = value_of(parse(to_expr(term), names, grads={}))
+        expected = vjp(g, out, *args, **params)
+        np.testing.assert_allclose(np.broadcast_to(from_rule, np.shape(expected)), expected,
+                                   rtol=1e-12, atol=1e-12, err_msg=f"{name} slot {k}: {rule}")
