@@ -19,6 +19,7 @@ from .terms import Grad, Name, Op, simplify, to_latex, to_text
 __all__ = ["write", "FORMATS"]
 
 FORMATS = ("text", "markdown", "latex")
+TOO_LONG = "too long to write out in full; see the steps above"
 PATH_MARKS = "①②③④⑤⑥⑦⑧⑨⑩"
 
 
@@ -44,7 +45,7 @@ def _steps(d: Derivation):
             through = G.nodes[v]["op"]
             parts.append((d.value[v], through, d.rule_used[(u, v, k)], d.edge_local[(u, v, k)]))
         backward.append((n, parts, d.node_local[n]))
-    leaves = [(n, d.node_expanded[n]) for n in d.graph.leaves() if n in d.node_expanded]
+    leaves = [(n, d.node_expanded[n]) for n in d.graph.leaves() if n in d.node_local]
     return forward, backward, leaves
 
 
@@ -88,7 +89,7 @@ def _text(d, title, loss, forward, backward, leaves) -> str:
         marks = " + ".join(PATH_MARKS[: len(parts)])
         lines.append(f"    {grad(n)} = {marks} = {show(total)}")
     lines += ["", "Result, written out"]
-    lines += [f"  ∇{show(Name(n))} = {show(t)}" for n, t in leaves]
+    lines += [f"  ∇{show(Name(n))} = {show(t) if t is not None else TOO_LONG}" for n, t in leaves]
     return "\n".join(lines) + "\n"
 
 
@@ -109,7 +110,8 @@ def _markdown(d, title, loss, forward, backward, leaves) -> str:
             lines.append(f"  {i}. into ${tex(value)}$ (`{op}`): ${tex(term)}$")
         lines.append(f"  - sum: ${tex(Grad(n))} = {tex(total)}$")
     lines += ["", "**Result**", ""]
-    lines += [f"- $\\nabla_{{{tex(Name(n))}}} L = {tex(t)}$" for n, t in leaves]
+    lines += [f"- $\\nabla_{{{tex(Name(n))}}} L = {tex(t)}$" if t is not None
+              else f"- $\\nabla_{{{tex(Name(n))}}} L$: {TOO_LONG}" for n, t in leaves]
     return "\n".join(lines) + "\n"
 
 
@@ -138,6 +140,7 @@ def _latex(d, title, loss, forward, backward, leaves) -> str:
         rows.append(f"{tex(Grad(n))} &= {tex(total)} && \\text{{the sum of the {len(parts)} paths}}")
     out += align(rows)
     out.append("\\subsection*{Result}")
-    out += align([f"\\nabla_{{{tex(Name(n))}}} L &= {tex(t)}" for n, t in leaves])
+    out += align([f"\\nabla_{{{tex(Name(n))}}} L &= {tex(t)}" if t is not None
+                  else f"\\nabla_{{{tex(Name(n))}}} L &: \\text{{{TOO_LONG}}}" for n, t in leaves])
     out.append("\\end{document}")
     return "\n".join(out) + "\n"

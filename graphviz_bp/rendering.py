@@ -277,7 +277,7 @@ class _Formulas:
     def __init__(self, g):
         from .symbolic import derive  # only figures with formulas need the derivation
 
-        self.derivation = derive(g)
+        self.derivation = derive(g, expanded=False)
 
     def edge(self, key) -> str:
         return self.derivation.text(self.derivation.edge_local[key])

@@ -37,7 +37,7 @@ def inspect_data(g: Graph, source: str) -> dict:
     be given to ``check --claim`` as it is.
     """
     G = g.nx
-    d = derive(g)
+    d = derive(g, expanded=False)
     nodes, edges = [], []
     for n, a in G.nodes(data=True):
         node = {"id": n, "label": a["label"], "kind": a["kind"], "op": a["op"],

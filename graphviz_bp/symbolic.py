@@ -8,7 +8,8 @@ flows along and for every node with a gradient, two formulas:
     downstream (what a person writes step by step: ∂L/∂W₂ = ∂L/∂z₂ h₁ᵀ);
 ``expanded``
     with every upstream gradient written out, in terms of node values only (the closed
-    form at the end of a derivation: ∂L/∂W = W r xᵀ + W x rᵀ).
+    form at the end of a derivation: ∂L/∂W = W r xᵀ + W x rᵀ); None where it would be
+    too long to be of use (deep nets).
 
 Names are node ids; an unnamed intermediate appears as the expression that computes it.
 The formulas print in the expression language, so ``check --claim`` reads them back, and
@@ -29,6 +30,7 @@ import networkx as nx
 import numpy as np
 
 from .engine import Graph
+from .errors import GraphvizBPError
 from .graph import gradient_edges
 from .ops import OPS, broadcast_shape
 from .terms import ONE, Facts, Grad, Name, Num, Op, Term, add_all, instantiate, simplify, to_expr, to_latex, to_text
@@ -155,8 +157,27 @@ def _unbroadcast(term: Term, produced: tuple, wanted: tuple) -> Term:
     return term
 
 
-def derive(g: Graph) -> Derivation:
-    """Every edge's and node's gradient formula, local and expanded."""
+#: Largest written-out formula kept, in term nodes; beyond it ``expanded`` holds None.
+MAX_EXPANDED_SIZE = 400
+
+
+def _size(t: Term) -> int:
+    return 1 + sum(_size(a) for a in t.args) if isinstance(t, Op) else 1
+
+
+def derive(g: Graph, expanded: bool = True) -> Derivation:
+    """Every edge's and node's gradient formula: local, and expanded unless told not to.
+
+    An expanded formula larger than :data:`MAX_EXPANDED_SIZE` term nodes (a deep net
+    written out in full) is not built: it is None, and so is everything upstream of it.
+    """
+    try:
+        return _derive(g, expanded)
+    except RecursionError:
+        raise GraphvizBPError("this graph is too deep to derive symbolically") from None
+
+
+def _derive(g: Graph, expanded: bool) -> Derivation:
     G = g.nx
     flowing = gradient_edges(G)
     shapes = {n: tuple(d["shape"]) for n, d in G.nodes(data=True)}
@@ -180,10 +201,12 @@ def derive(g: Graph) -> Derivation:
     for n in order:
         out_edges = [(n, v, k) for _, v, k in G.out_edges(n, keys=True) if (n, v, k) in flowing]
         if n == loss:
-            d.node_local[n] = d.node_expanded[n] = seed
+            d.node_local[n] = seed
+            d.node_expanded[n] = seed if expanded else None
         elif out_edges:
             d.node_local[n] = finish(add_all([d.edge_local[e] for e in out_edges], facts))
-            d.node_expanded[n] = finish(add_all([d.edge_expanded[e] for e in out_edges], facts))
+            parts = [d.edge_expanded.get(e) for e in out_edges]
+            d.node_expanded[n] = None if None in parts else finish(add_all(parts, facts))
         else:
             continue
         node = G.nodes[n]
@@ -195,7 +218,9 @@ def derive(g: Graph) -> Derivation:
         rules = op.rules(*shapes, **node["params"])
         named_upstream = node["named"] and not isinstance(d.node_local[n], Num)
         upstream_local = seed if n == loss else (Grad(n) if named_upstream else d.node_local[n])
-        upstream_expanded = d.node_expanded[n]
+        upstream_expanded = d.node_expanded.get(n) if expanded else None
+        if upstream_expanded is not None and _size(upstream_expanded) > MAX_EXPANDED_SIZE:
+            upstream_expanded = None
         names = ("a", "b")
         bindings = {names[i]: d.value[u] for i, (u, _, _) in enumerate(in_edges)}
         bindings["out"] = d.value[n]
@@ -207,6 +232,9 @@ def derive(g: Graph) -> Derivation:
             produced = node["shape"] if op.shape is broadcast_shape else G.nodes[u]["shape"]
             for target, upstream in ((d.edge_local, upstream_local),
                                      (d.edge_expanded, upstream_expanded)):
+                if upstream is None:
+                    target[(u, n, k)] = None
+                    continue
                 term = instantiate(rule, {**bindings, "g": upstream}, node["params"], numbers, facts)
                 target[(u, n, k)] = finish(_unbroadcast(term, produced, G.nodes[u]["shape"]))
             generic = instantiate(rule, {"g": Name("g"), "out": Name("out"), "a": Name("a"),

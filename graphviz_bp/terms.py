@@ -35,7 +35,7 @@ class Grad:
     id: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Op:
     op: str
     args: tuple
@@ -43,6 +43,19 @@ class Op:
 
     def param(self, name, default=None):
         return dict(self.params).get(name, default)
+
+    # Terms are compared and hashed often while simplifying: the hash is computed once.
+    def __hash__(self):
+        try:
+            return self._hash
+        except AttributeError:
+            object.__setattr__(self, "_hash", hash((self.op, self.args, self.params)))
+            return self._hash
+
+    def __eq__(self, other):
+        return self is other or (isinstance(other, Op) and hash(self) == hash(other)
+                                 and (self.op, self.args, self.params)
+                                 == (other.op, other.args, other.params))
 
 
 Term = Name | Num | Grad | Op
@@ -119,10 +132,18 @@ class Facts:
     symmetric: frozenset = frozenset()
     scalars: frozenset = frozenset()
     shapes: dict = field(default_factory=dict, compare=False, hash=False)
+    memo: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
 
 
 def shape_of(t: Term, facts: Facts):
     """The shape of a term from the op table's shape rules, or None when a name is unknown."""
+    key = ("shape", t)
+    if key not in facts.memo:
+        facts.memo[key] = _shape_of(t, facts)
+    return facts.memo[key]
+
+
+def _shape_of(t: Term, facts: Facts):
     if isinstance(t, Num):
         return ()
     if isinstance(t, (Name, Grad)):
@@ -165,6 +186,13 @@ def simplify(t: Term, facts: "Facts | frozenset" = frozenset()) -> Term:
 def _simplify(t: Term, facts: Facts) -> Term:
     if not isinstance(t, Op):
         return t
+    key = ("simplified", t)
+    if key not in facts.memo:
+        facts.memo[key] = _simplify_op(t, facts)
+    return facts.memo[key]
+
+
+def _simplify_op(t: Op, facts: Facts) -> Term:
     args = tuple(_simplify(a, facts) for a in t.args)
     params = tuple((k, _simplify(v, facts) if isinstance(v, (Op, Num)) else v)
                    for k, v in t.params)
@@ -263,6 +291,13 @@ def _has_scalar_factor(t, facts) -> bool:
 def _factor(t, facts):
     """t as (number, [scalar factors], rest or None), for products, quotients by numbers,
     negations and matrix products: scalars commute with all of them."""
+    key = ("factor", t)
+    if key not in facts.memo:
+        facts.memo[key] = _factor_of(t, facts)
+    return facts.memo[key]
+
+
+def _factor_of(t, facts):
     if isinstance(t, Num):
         return t.value, [], None
     if _is_scalar(t, facts) and not (isinstance(t, Op) and t.op in ("mul", "div", "neg")):

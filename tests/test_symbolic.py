@@ -186,3 +186,16 @@ def test_figures_show_formulas(tmp_path):
     assert "0.126" not in only.split("tooltip")[0]
     svg = bp.rendering.draw(only, "svg")
     assert "W x (∂L/∂r)ᵀ".encode() in svg
+
+
+def test_deep_nets_keep_local_formulas_and_say_when_a_result_is_too_long(monkeypatch):
+    import graphviz_bp.symbolic as symbolic
+
+    g = losses.fc_net(hidden_dims=[3] * 60, N=2, D=2, C=2)
+    d = derive(g, expanded=False)
+    assert set(d.node_expanded.values()) == {None}
+    assert d.text(d.node_local["W1"]) == "Xᵀ ∂L/∂Z₁ + reg W₁"
+    monkeypatch.setattr(symbolic, "MAX_EXPANDED_SIZE", 30)
+    text = write(g, "fc-net")
+    assert "∇W1" not in text and "∇W₁ = too long to write out in full" in text
+    assert "∇W₆₁ = ½ H₆₀ᵀ (softmax(S) − onehot(y)) + reg W₆₁" in text
