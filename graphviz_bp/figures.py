@@ -7,11 +7,16 @@ from pathlib import Path
 from . import losses
 from .rendering import draw, to_dot, write_atomically
 
-__all__ = ["write_figures"]
+__all__ = ["write_figures", "VARIANTS"]
+
+
+#: The figures of each built-in: file stem suffix → what it shows.
+VARIANTS = {"": "all", "-formulas": "values,formulas"}
 
 
 def write_figures(out_dir="figures", *, engine: str = "bundled", formats=("svg",)) -> list[Path]:
-    """Write ``<name>.gv`` and ``<name>.<format>`` for every built-in loss at its defaults.
+    """Write ``<name>.gv`` and ``<name>.<format>`` for every built-in loss at its defaults,
+    and ``<name>-formulas.*`` with each edge's gradient as a formula beside its values.
 
     Returns the paths written, in the order of :data:`graphviz_bp.losses.BUILTINS`.
     """
@@ -19,11 +24,13 @@ def write_figures(out_dir="figures", *, engine: str = "bundled", formats=("svg",
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for name, build in losses.BUILTINS.items():
-        source = to_dot(build())
-        write_atomically(out / f"{name}.gv", source.encode())
-        written.append(out / f"{name}.gv")
-        for fmt in formats:
-            path = out / f"{name}.{fmt}"
-            write_atomically(path, draw(source, fmt, engine))
-            written.append(path)
+        g = build()
+        for suffix, show in VARIANTS.items():
+            source = to_dot(g, show=show)
+            write_atomically(out / f"{name}{suffix}.gv", source.encode())
+            written.append(out / f"{name}{suffix}.gv")
+            for fmt in formats:
+                path = out / f"{name}{suffix}.{fmt}"
+                write_atomically(path, draw(source, fmt, engine))
+                written.append(path)
     return written

@@ -67,7 +67,7 @@ def test_figures_into_a_folder(tmp_path):
     result = run("figures", "--out", str(tmp_path / "figs"))
     assert result.returncode == 0, result.stderr
     assert sorted(p.name for p in (tmp_path / "figs").iterdir()) == sorted(
-        f"{n}.{s}" for n in losses.BUILTINS for s in ("gv", "svg"))
+        f"{n}{v}.{s}" for n in losses.BUILTINS for v in ("", "-formulas") for s in ("gv", "svg"))
 
 
 def test_every_command_has_complete_help():

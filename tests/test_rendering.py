@@ -68,12 +68,15 @@ def test_dot_fragments_of_the_autoencoder():
 
 
 def test_committed_dot_sources_match_the_code():
+    from graphviz_bp.figures import VARIANTS
+
     for name, build in losses.BUILTINS.items():
-        committed = ROOT / "figures" / f"{name}.gv"
-        assert committed.exists(), f"figures/{name}.gv is missing: run `python -m graphviz_bp figures`"
-        assert committed.read_text(encoding="utf-8") == to_dot(build()), (
-            f"figures/{name}.gv is stale: run `python -m graphviz_bp figures`")
-        assert (ROOT / "figures" / f"{name}.svg").exists()
+        for suffix, show in VARIANTS.items():
+            committed = ROOT / "figures" / f"{name}{suffix}.gv"
+            assert committed.exists(), f"{committed.name} is missing: run `python -m graphviz_bp figures`"
+            assert committed.read_text(encoding="utf-8") == to_dot(build(), show=show), (
+                f"figures/{committed.name} is stale: run `python -m graphviz_bp figures`")
+            assert committed.with_suffix(".svg").exists()
 
 
 def test_show_structure_values_gradients():
@@ -227,7 +230,7 @@ def test_bundled_engine_needs_no_dot_and_prints_nothing(tmp_path):
 def test_figures_writes_every_builtin(tmp_path):
     written = write_figures(tmp_path)
     assert sorted(p.name for p in written) == sorted(
-        f"{n}.{s}" for n in losses.BUILTINS for s in ("gv", "svg"))
+        f"{n}{v}.{s}" for n in losses.BUILTINS for v in ("", "-formulas") for s in ("gv", "svg"))
     for p in written:
         if p.suffix == ".svg":
             ET.parse(p)
