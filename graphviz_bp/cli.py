@@ -12,14 +12,14 @@ import os
 import sys
 import warnings
 
-from . import losses
+from . import graph, losses
 from .claims import check_claim, parse_claim
 from .derivation import FORMATS as DERIVATION_FORMATS
 from .derivation import write as write_derivation
 from .errors import GraphvizBPError
 from .gradcheck import check_gradients
 from .rendering import ENGINES, FORMATS, SHOWS, draw, format_of, to_dot, write_atomically
-from .report import check_data, check_text, inspect_data, inspect_text
+from .report import check_data, check_text, inspect_data, inspect_text, to_json
 from .sources import Source, builtin_source, expression_source, file_source
 
 __all__ = ["main"]
@@ -33,6 +33,10 @@ class UsageError(GraphvizBPError, ValueError):
 
 def source_of(args) -> Source:
     """The loss named on the command line: built-in, ``--expr`` or ``file.py:function``."""
+    if args.max_entries is not None:
+        if args.max_entries < 1:
+            raise UsageError(f"--max-entries must be positive, got {args.max_entries}")
+        graph.MAX_ENTRIES = args.max_entries
     if args.expr is not None:
         if args.source is not None:
             raise UsageError(f"give either a SOURCE or --expr, not both (got {args.source!r})")
@@ -74,7 +78,7 @@ def cmd_render(args) -> int:
         fmt = "json" if out.lower().endswith(".json") else format_of(out)
     g = source.build(args.seed)
     if fmt == "json":
-        data = json.dumps(inspect_data(g, source.name)).encode()
+        data = to_json(inspect_data(g, source.name)).encode()
     else:
         data = draw(to_dot(g, show=args.show), fmt, args.engine)
     if out == "-":
@@ -90,7 +94,7 @@ def cmd_inspect(args) -> int:
     source = source_of(args)
     g = source.build(args.seed)
     if args.json:
-        print(json.dumps(inspect_data(g, source.name)))
+        print(to_json(inspect_data(g, source.name)))
     else:
         print(inspect_text(g, source.name))
     return 0
@@ -103,8 +107,8 @@ def cmd_check(args) -> int:
     gradients = check_gradients(g, seed=args.seed)
     verdicts = [check_claim(source, wrt, text, trials=args.trials, seed=args.seed)
                 for wrt, text in claims]
-    data = check_data(source.name, gradients, verdicts)
-    print(json.dumps(data) if args.json else check_text(data))
+    data = check_data(source.name, gradients, verdicts, g)
+    print(to_json(data) if args.json else check_text(data))
     return 0 if data["ok"] else 1
 
 
@@ -141,6 +145,9 @@ def _source_arguments(p: argparse.ArgumentParser) -> None:
                    help="with --expr: a number without a gradient, as alpha=0.5")
     p.add_argument("--labels", action="append", default=[], metavar="NAME=I[,J,...]",
                    help="with --expr: integer class labels for softmax_ce, as y=2 or y=0,2,1")
+    p.add_argument("--max-entries", type=int, default=None, metavar="N",
+                   help=f"most entries any array may have (default {graph.MAX_ENTRIES:,}); "
+                        "larger ones are refused before anything is allocated")
 
 
 def parser() -> argparse.ArgumentParser:

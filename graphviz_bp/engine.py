@@ -188,6 +188,21 @@ class Graph:
             self._downstream[leaf] = [s for s in self._steps if s.node in below]
         return self._downstream[leaf]
 
+    def first_nonfinite(self) -> tuple[str | None, str | None]:
+        """Where a NaN or an infinity first appears: (node going forwards, node going backwards).
+
+        Forwards is in topological order (a leaf given a NaN counts); backwards, in the
+        order the reverse pass reaches nodes. None where every number is finite.
+        """
+        def broken(value) -> bool:
+            array = np.asarray(value)
+            return np.issubdtype(array.dtype, np.floating) and not np.all(np.isfinite(array))
+
+        forward = next((s.node for s in self._steps if broken(s.attrs["value"])), None)
+        backward = next((s.node for s in reversed(self._steps)
+                         if s.attrs["grad"] is not None and broken(s.attrs["grad"])), None)
+        return forward, backward
+
     def _repr_svg_(self) -> str:
         """The figure, so that a notebook displays an evaluated graph as its SVG."""
         from .rendering import draw, to_dot  # drawing is optional for the engine

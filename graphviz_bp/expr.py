@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import ast
 import math
+import warnings
 import numbers
 
 from .engine import did_you_mean
@@ -229,7 +230,9 @@ def parse(text: str, names: dict, grads: dict | None = None) -> Expr:
     if len(text) > MAX_LENGTH:
         raise ExpressionError(f"expression longer than {MAX_LENGTH} characters")
     try:
-        tree = ast.parse(text.strip(), mode="eval")
+        with warnings.catch_warnings():  # Python's own hints ("invalid decimal literal")
+            warnings.simplefilter("ignore", SyntaxWarning)
+            tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as err:
         column = f" at column {err.offset}" if err.offset else ""
         raise ExpressionError(f"malformed expression{column}: {err.msg}: {_excerpt(text.strip())}") from None

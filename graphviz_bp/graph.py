@@ -62,6 +62,7 @@ has two edges from ``x``, keys 0 and 1):
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import networkx as nx
@@ -82,9 +83,24 @@ __all__ = [
     "FUNCTIONS",
     "LEAF_KINDS",
     "gradient_edges",
+    "MAX_ENTRIES",
+    "check_size",
 ]
 
 LEAF_KINDS = ("param", "input", "const")
+
+#: Most entries any node may have; a larger result is refused while the graph is built,
+#: before anything is allocated (5·10⁷ float64 entries are 400 MB). The command line
+#: raises it with ``--max-entries``.
+MAX_ENTRIES = 50_000_000
+
+
+def check_size(shape, what: str) -> None:
+    """Refuse a node of ``shape`` larger than :data:`MAX_ENTRIES`, naming ``what``."""
+    entries = math.prod(shape)
+    if entries > MAX_ENTRIES:
+        raise ShapeError(f"{what} would have {entries:,} entries, more than the limit of "
+                         f"{MAX_ENTRIES:,} (raise it with --max-entries or graphviz_bp.graph.MAX_ENTRIES)")
 
 
 class Expr:
@@ -221,6 +237,7 @@ def eye(n: int, name: str | None = None) -> Expr:
     """The n×n identity, a ``const`` leaf drawn as I."""
     if not isinstance(n, numbers.Integral) or isinstance(n, bool) or n < 1:
         raise GraphvizBPError(f"eye(n) needs a positive integer n, got {n!r}")
+    check_size((n, n), f"eye({n})")
     return Expr("const", shape=(int(n), int(n)), value=np.eye(int(n)), name=name, label="I")
 
 
@@ -255,9 +272,13 @@ def apply(opname: str, *args, **params) -> Expr:
     try:
         shape = op.shape(*(a.shape for a in args), **full)
     except ShapeError as err:
-        names = ", ".join(a.name or a.label or a.op or "?" for a in args)
-        raise ShapeError(f"{opname}({names}): {err}") from None
+        raise ShapeError(f"{_call_text(opname, args)}: {err}") from None
+    check_size(shape, _call_text(opname, args))
     return Expr("op", op=opname, args=args, params=full, shape=shape)
+
+
+def _call_text(opname: str, args) -> str:
+    return f"{opname}({', '.join(a.name or a.label or a.op or '?' for a in args)})"
 
 
 def _function(opname: str):

@@ -12,7 +12,8 @@ Legend of a figure:
   that edge alone (red, marked ∇);
 - a node reached along several paths is orange with a thick border; its out-edges are
   numbered ①, ②, … in their own colours, and the node shows its gradient as the sum of
-  those contributions (∇W = ① + ②) with the total.
+  those contributions (∇W = ① + ②) with the total;
+- a node or edge whose value or gradient holds NaN or ±Inf is red.
 
 Two engines draw: ``"bundled"`` (default), the Graphviz inside pygraphviz's wheels,
 in-process with no system package; and ``"system"``, the ``dot`` on PATH through the
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import html
 import os
+import unicodedata
 import tempfile
 import warnings
 from contextlib import contextmanager
@@ -58,6 +60,8 @@ STYLE = {
     "loss": {"peripheries": "2"},
     "multipath": {"style": "rounded,filled", "fillcolor": "#ffe0b2", "color": "#e65100",
                   "penwidth": "2.6"},
+    "nonfinite": {"style": "filled", "fillcolor": "#ffcdd2", "color": "#b71c1c", "penwidth": "2.6"},
+    "nonfinite_edge": {"color": "#b71c1c", "penwidth": "2.2", "fontcolor": "#b71c1c"},
     "value_color": "#222222",
     "grad_color": "#c62828",
     "muted_color": "#777777",
@@ -74,10 +78,28 @@ class RenderWarning(UserWarning):
 # ---------------------------------------------------------------- text formatting
 
 
+#: Longest label drawn in full; a longer one is shortened with … (the tooltip has it all).
+LABEL_LENGTH = 40
+
+
+def visible(text: str) -> str:
+    """``text`` with control and format characters (newlines, bidi overrides) written as
+    escapes, so that a label shows literally and cannot reorder or hide what follows."""
+    return "".join(c if unicodedata.category(c) not in ("Cc", "Cf") or c == "\u200d"
+                   else ("\\n" if c == "\n" else f"\\u{ord(c):04x}") for c in str(text))
+
+
+def shorten(text: str) -> str:
+    text = visible(text)
+    return text if len(text) <= LABEL_LENGTH else text[: LABEL_LENGTH - 1] + "…"
+
+
 def _html(text: str) -> str:
-    """Text for an HTML-like label: markup characters escaped, and brackets too
-    (Graphviz 2.43's label lexer rejects a cell holding a lone ``]``)."""
-    return html.escape(str(text)).replace("[", "&#91;").replace("]", "&#93;")
+    """Text for an HTML-like label: markup characters escaped; brackets too (Graphviz
+    2.43's label lexer rejects a cell holding a lone ``]``); backslashes doubled, since
+    Graphviz expands ``\\N`` and ``\\G`` to the node's and graph's names even there."""
+    text = html.escape(visible(text).replace("\\", "\\\\"))
+    return text.replace("[", "&#91;").replace("]", "&#93;")
 
 
 def _num(x: float, digits: int) -> str:
@@ -205,12 +227,12 @@ def to_dot(g, show: str = "all") -> str:
             symbol = OPS[d["op"]].display(d["params"])
             rows.append(f'<FONT POINT-SIZE="15">{_html(symbol)}</FONT>')
             if d["label"]:
-                rows.append(f'<B>{_html(d["label"])}</B>')
+                rows.append(f'<B>{_html(shorten(d["label"]))}</B>')
         elif kind == "const" and not d["shape"] and d["named"]:
-            text = f'{d["label"] or n} = {_num(float(d["value"]), 4)}'
+            text = f'{shorten(d["label"] or n)} = {_num(float(d["value"]), 4)}'
             rows.append(f'<B>{_html(text)}</B>')
         else:
-            rows.append(f'<B>{_html(d["label"] or n)}</B>')
+            rows.append(f'<B>{_html(shorten(d["label"] or n))}</B>')
             if kind != "const" or d["shape"]:
                 rows.append(f'<FONT POINT-SIZE="9" COLOR="{STYLE["muted_color"]}">'
                             f'{_html(_shape_text(d["shape"]))}</FONT>')
@@ -225,13 +247,18 @@ def to_dot(g, show: str = "all") -> str:
             marks = " + ".join(PATH_MARKS[(i - 1) % len(PATH_MARKS)]
                                for (u, _, _), i in sorted(path_number.items(), key=lambda t: t[1])
                                if u == n)
-            total = f"∇{d['label'] or n} = {marks}"
+            total = f"∇{shorten(d['label'] or n)} = {marks}"
             if formulas is not None:
                 total += f" = {formulas.node(n)}"
             if show_grads or formulas is not None:
                 rows.append(f'<FONT COLOR="{STYLE["grad_color"]}">{_html(total)}</FONT>')
             if show_grads:
                 rows.append(_html_block(d["grad"], STYLE["grad_color"], "= "))
+        if _broken(d["value"]) or _broken(d["grad"]):
+            attrs.update(STYLE["nonfinite"])
+            if attrs.get("shape") == "box":
+                attrs["style"] = "rounded,filled"
+            classes.append("nonfinite")
         attrs["label"] = _label(rows)
         attrs["class"] = " ".join(classes)
         attrs["id"] = f"node-{n}"
@@ -249,6 +276,9 @@ def to_dot(g, show: str = "all") -> str:
             attrs.update(color=grad_color, penwidth="2")
         if e["grad"] is None:
             classes.append("no-grad")
+        if _broken(e["value"]) or _broken(e["grad"]):
+            attrs.update(STYLE["nonfinite_edge"])
+            classes.append("nonfinite")
         rows = []
         scalar_const = G.nodes[u]["kind"] == "const" and not G.nodes[u]["shape"]
         if show_values and e["value"] is not None and not scalar_const:  # the node shows it
@@ -278,17 +308,32 @@ class _Formulas:
         from .symbolic import derive  # only figures with formulas need the derivation
 
         self.derivation = derive(g, expanded=False)
+        self.labels = {n: shorten(label) for n, label in self.derivation.labels.items()}
+
+    def _text(self, term) -> str:
+        from .terms import to_text
+
+        return to_text(term, self.labels, self.derivation.facts.scalars)
 
     def edge(self, key) -> str:
-        return self.derivation.text(self.derivation.edge_local[key])
+        return self._text(self.derivation.edge_local[key])
 
     def node(self, n) -> str:
-        return self.derivation.text(self.derivation.node_local[n])
+        return self._text(self.derivation.node_local[n])
+
+
+def _broken(value) -> bool:
+    """True for an array or number holding NaN or ±Inf (drawn red)."""
+    if value is None:
+        return False
+    array = np.asarray(value)
+    return bool(np.issubdtype(array.dtype, np.floating) and not np.all(np.isfinite(array)))
 
 
 def _node_tooltip(n, d) -> list[str]:
     what = d["op"] if d["kind"] == "op" else d["kind"]
-    lines = [f"{n} ({what}, shape {_shape_text(d['shape'])})", "value =",
+    label = f" “{visible(d['label'])}”" if d["label"] and d["label"] != n else ""
+    lines = [f"{n}{label} ({what}, shape {_shape_text(d['shape'])})", "value =",
              *_tooltip_array(d["value"]).splitlines()]
     if d["grad"] is not None:
         lines += ["∇ (total) =", *_tooltip_array(d["grad"]).splitlines()]

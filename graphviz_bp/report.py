@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import networkx as nx
 import numpy as np
 
@@ -9,16 +11,61 @@ from .engine import Graph
 from .symbolic import derive
 from .terms import to_expr
 
-__all__ = ["inspect_data", "inspect_text", "check_data", "check_text", "paths_to_loss"]
+__all__ = ["inspect_data", "inspect_text", "check_data", "check_text", "paths_to_loss",
+           "to_json", "nonfinite_text"]
 
 PATH_MARKS = "①②③④⑤⑥⑦⑧⑨⑩"
 
 
+NONFINITE = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
+
+
 def _plain(value):
-    """A value as JSON data: nested lists, or a Python number; None stays None."""
+    """A value as JSON data: nested lists, or a Python number; None stays None. JSON has
+    no NaN or infinity: those are written as the strings "NaN", "Infinity", "-Infinity"."""
     if value is None:
         return None
-    return np.asarray(value).tolist()
+    return _finite_or_text(np.asarray(value).tolist())
+
+
+def _finite_or_text(data):
+    if isinstance(data, list):
+        return [_finite_or_text(x) for x in data]
+    if isinstance(data, float) and not np.isfinite(data):
+        return NONFINITE[str(data)]
+    return data
+
+
+def to_json(document: dict) -> str:
+    """Strict JSON (no bare NaN): non-finite numbers become the strings of :func:`_plain`."""
+    def clean(x):
+        if isinstance(x, dict):
+            return {k: clean(v) for k, v in x.items()}
+        if isinstance(x, list):
+            return [clean(v) for v in x]
+        if isinstance(x, float) and not np.isfinite(x):
+            return NONFINITE[str(x)]
+        return x
+
+    return json.dumps(clean(document), allow_nan=False)
+
+
+def nonfinite_text(g: Graph) -> str | None:
+    """One line saying where NaN or Inf first appeared, or None."""
+    forward, backward = g.first_nonfinite()
+    if forward is None and backward is None:
+        return None
+    parts = []
+    if forward is not None:
+        parts.append(f"in the forward pass at node {forward!r} ({_what(g, forward)})")
+    if backward is not None:
+        parts.append(f"in the backward pass at node {backward!r} ({_what(g, backward)})")
+    return "NaN or Inf appears first " + " and first ".join(parts)
+
+
+def _what(g: Graph, n: str) -> str:
+    d = g.nx.nodes[n]
+    return d["op"] if d["kind"] == "op" else d["kind"]
 
 
 def paths_to_loss(G: nx.MultiDiGraph) -> dict[str, int]:
@@ -52,7 +99,9 @@ def inspect_data(g: Graph, source: str) -> dict:
         if e["grad"] is not None:
             edge["formula"] = to_expr(d.edge_local[(u, v, k)])
         edges.append(edge)
-    return {"source": source, "loss": g.loss, "nodes": nodes, "edges": edges}
+    forward, backward = g.first_nonfinite()
+    return {"source": source, "loss": g.loss, "nodes": nodes, "edges": edges,
+            "nonfinite": {"forward": forward, "backward": backward}}
 
 
 def _brief(value, width: int = 40) -> str:
@@ -82,6 +131,9 @@ def inspect_text(g: Graph, source: str) -> str:
                      _brief(d["grad"])))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = [f"{source}: loss = {g.loss:.10g}", ""]
+    broken = nonfinite_text(g)
+    if broken:
+        lines[1:1] = [broken]
     for i, row in enumerate(rows):
         lines.append("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
         if i == 0:
@@ -99,20 +151,29 @@ def inspect_text(g: Graph, source: str) -> str:
     return "\n".join(lines)
 
 
-def check_data(source: str, gradients, claims) -> dict:
-    """The ``check --json`` document."""
+def check_data(source: str, gradients, claims, g: Graph | None = None) -> dict:
+    """The ``check --json`` document; with ``g``, where NaN or Inf first appeared."""
     grads = [{"wrt": r.wrt, "shape": list(r.shape), "method": r.method,
               "max_rel_error": float(r.max_rel_error), "ok": bool(r.ok)} for r in gradients]
     judged = [{"wrt": c.wrt, "expr": c.expr, "ok": bool(c.ok), "trials": c.trials,
                "max_rel_error": None if c.max_rel_error is None else float(c.max_rel_error),
                "error": c.error} for c in claims]
     ok = all(r["ok"] for r in grads) and all(c["ok"] for c in judged)
-    return {"source": source, "ok": ok, "gradients": grads, "claims": judged}
+    document = {"source": source, "ok": ok, "gradients": grads, "claims": judged}
+    if g is not None:
+        forward, backward = g.first_nonfinite()
+        document["nonfinite"] = {"forward": forward, "backward": backward}
+        document["ok"] = ok and forward is None and backward is None
+    return document
 
 
 def check_text(data: dict) -> str:
     """The check report as a person reads it."""
     lines = [f"{data['source']}: backprop against finite differences"]
+    broken = data.get("nonfinite") or {}
+    for side in ("forward", "backward"):
+        if broken.get(side):
+            lines.append(f"  NaN or Inf appears first in the {side} pass at node {broken[side]!r}")
     width = max([len(r["wrt"]) for r in data["gradients"]] + [4])
     for r in data["gradients"]:
         shape = "×".join(map(str, r["shape"])) or "scalar"

@@ -26,13 +26,10 @@ from . import losses
 from .engine import Graph, did_you_mean
 from .errors import GraphvizBPError, UnknownNameError
 from .expr import parse
-from .graph import Expr, const, param
+from .graph import Expr, check_size, const, param
 
 __all__ = ["Source", "SourceError", "builtin_source", "expression_source", "file_source",
-           "parse_setting", "MAX_LEAF_ENTRIES", "DOMAINS"]
-
-#: Most entries a leaf made from ``--var`` may have (checked before anything is allocated).
-MAX_LEAF_ENTRIES = 10_000_000
+           "parse_setting", "DOMAINS"]
 
 #: How ``--var NAME=SHAPE:DOMAIN`` draws values.
 DOMAINS = ("normal", "positive", "spd")
@@ -122,9 +119,7 @@ def _shape(text: str, name: str) -> tuple[int, ...]:
         raise SourceError(f"--var {name}: shape must look like 2x3, 3 or scalar, got {text!r}") from None
     if any(n < 1 for n in shape):
         raise SourceError(f"--var {name}: sizes must be positive, got {text!r}")
-    if math.prod(shape) > MAX_LEAF_ENTRIES:
-        raise SourceError(f"--var {name}: {text} has {math.prod(shape):,} entries, more than the "
-                          f"limit of {MAX_LEAF_ENTRIES:,} (graphviz_bp.sources.MAX_LEAF_ENTRIES)")
+    check_size(shape, f"--var {name}={text}")  # before anything is allocated
     return shape
 
 
