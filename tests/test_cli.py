@@ -132,7 +132,8 @@ EDGE_KEYS = {"source": str, "target": str, "slot": int, "value": (list, float, i
 
 
 def assert_inspect_schema(doc):
-    assert set(doc) == {"source", "loss", "nodes", "edges"}
+    assert set(doc) == {"source", "loss", "nodes", "edges", "nonfinite"}
+    assert doc["nonfinite"] == {"forward": None, "backward": None}
     assert isinstance(doc["source"], str) and isinstance(doc["loss"], float)
     for node in doc["nodes"]:
         assert set(node) - {"formula"} == set(NODE_KEYS)
@@ -193,7 +194,7 @@ def test_inspect_text_lists_nodes_and_multipath_contributions():
     assert [line.split()[0] for line in lines[header + 2:header + 11]] == list(losses.autoencoder().nx)
 
 
-CHECK_KEYS = {"source", "ok", "gradients", "claims"}
+CHECK_KEYS = {"source", "ok", "gradients", "claims", "nonfinite"}
 
 
 @pytest.mark.parametrize("name", sorted(losses.BUILTINS))
