@@ -14,13 +14,13 @@ import networkx as nx
 
 from .engine import Graph
 from .symbolic import Derivation, derive
-from .terms import Grad, Name, Op, simplify, to_latex, to_text
+from .symbolic import term_params
+from .terms import Grad, Name, Op, path_mark, simplify, to_latex, to_text
 
 __all__ = ["write", "FORMATS"]
 
 FORMATS = ("text", "markdown", "latex")
 TOO_LONG = "too long to write out in full; see the steps above"
-PATH_MARKS = "①②③④⑤⑥⑦⑧⑨⑩"
 
 
 def _steps(d: Derivation):
@@ -33,7 +33,7 @@ def _steps(d: Derivation):
         node = G.nodes[n]
         if node["named"] and node["kind"] == "op":
             args = [d.value[u] for u, _, _ in sorted(G.in_edges(n, keys=True), key=lambda e: e[2])]
-            forward.append((n, simplify(Op(node["op"], tuple(args), _params(node)), d.facts)))
+            forward.append((n, simplify(Op(node["op"], tuple(args), term_params(node)), d.facts)))
     backward = []
     for n in reversed(order):
         node = G.nodes[n]
@@ -47,12 +47,6 @@ def _steps(d: Derivation):
         backward.append((n, parts, d.node_local[n]))
     leaves = [(n, d.node_expanded[n]) for n in d.graph.leaves() if n in d.node_local]
     return forward, backward, leaves
-
-
-def _params(node):
-    from .symbolic import _term_params
-
-    return _term_params(node)
 
 
 def write(g: Graph, title: str, fmt: str = "text") -> str:
@@ -84,9 +78,9 @@ def _text(d, title, loss, forward, backward, leaves) -> str:
             lines.append(f"  {grad(n)} = {show(term)}    [into {show(value)}: {op} rule {rule}]")
             continue
         lines.append(f"  {grad(n)}: {show(Name(n))} reaches the loss along {len(parts)} edges")
-        for mark, (value, op, rule, term) in zip(PATH_MARKS, parts):
-            lines.append(f"    {mark} into {show(value)} [{op} rule {rule}]: {show(term)}")
-        marks = " + ".join(PATH_MARKS[: len(parts)])
+        for number, (value, op, rule, term) in enumerate(parts, start=1):
+            lines.append(f"    {path_mark(number)} into {show(value)} [{op} rule {rule}]: {show(term)}")
+        marks = " + ".join(path_mark(i) for i in range(1, len(parts) + 1))
         lines.append(f"    {grad(n)} = {marks} = {show(total)}")
     lines += ["", "Result, written out"]
     lines += [f"  ∇{show(Name(n))} = {show(t) if t is not None else TOO_LONG}" for n, t in leaves]

@@ -34,6 +34,7 @@ import graphviz
 import numpy as np
 
 from .errors import EngineNotFoundError, RenderError
+from .terms import path_mark
 
 __all__ = ["to_dot", "render", "draw", "SHOWS", "FORMATS", "ENGINES", "STYLE", "RenderWarning"]
 
@@ -68,7 +69,6 @@ STYLE = {
     "path_colors": ("#1565c0", "#6a1b9a", "#00838f", "#8d6e63", "#ad1457", "#2e7d32"),
 }
 
-PATH_MARKS = "①②③④⑤⑥⑦⑧⑨⑩"
 
 
 class RenderWarning(UserWarning):
@@ -244,9 +244,8 @@ def to_dot(g, show: str = "all") -> str:
         if d["multipath"]:
             attrs.update(STYLE["multipath"])
             classes.append("multipath")
-            marks = " + ".join(PATH_MARKS[(i - 1) % len(PATH_MARKS)]
-                               for (u, _, _), i in sorted(path_number.items(), key=lambda t: t[1])
-                               if u == n)
+            marks = " + ".join(path_mark(i) for (u, _, _), i in
+                               sorted(path_number.items(), key=lambda t: t[1]) if u == n)
             total = f"∇{shorten(d['label'] or n)} = {marks}"
             if formulas is not None:
                 total += f" = {formulas.node(n)}"
@@ -283,7 +282,7 @@ def to_dot(g, show: str = "all") -> str:
         scalar_const = G.nodes[u]["kind"] == "const" and not G.nodes[u]["shape"]
         if show_values and e["value"] is not None and not scalar_const:  # the node shows it
             rows.append(_html_block(e["value"], STYLE["value_color"], ""))
-        mark = PATH_MARKS[(number - 1) % len(PATH_MARKS)] + " " if number else ""
+        mark = path_mark(number) + " " if number else ""
         if show_grads and e["grad"] is not None:
             rows.append(_html_block(e["grad"], grad_color, f"{mark}∇ "))
         if formulas is not None and e["grad"] is not None:

@@ -9,12 +9,11 @@ import numpy as np
 
 from .engine import Graph
 from .symbolic import derive
-from .terms import to_expr
+from .terms import path_mark, to_expr
 
 __all__ = ["inspect_data", "inspect_text", "check_data", "check_text", "paths_to_loss",
            "to_json", "nonfinite_text"]
 
-PATH_MARKS = "①②③④⑤⑥⑦⑧⑨⑩"
 
 
 NONFINITE = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
@@ -142,7 +141,7 @@ def inspect_text(g: Graph, source: str) -> str:
     for n in multipath:
         flowing = [(v, k, e) for _, v, k, e in G.out_edges(n, keys=True, data=True)
                    if e["grad"] is not None]
-        marks = [PATH_MARKS[i % len(PATH_MARKS)] for i in range(len(flowing))]
+        marks = [path_mark(i) for i in range(1, len(flowing) + 1)]
         lines += ["", f"{n} reaches the loss along {len(flowing)} edges: ∇{n} = {' + '.join(marks)}"]
         for mark, (v, k, e) in zip(marks, flowing):
             beyond = f", then {paths[v]} paths" if paths[v] > 1 else ""

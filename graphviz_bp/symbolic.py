@@ -35,7 +35,7 @@ from .graph import gradient_edges
 from .ops import OPS, broadcast_shape
 from .terms import ONE, Facts, Grad, Name, Num, Op, Term, add_all, instantiate, simplify, to_expr, to_latex, to_text
 
-__all__ = ["Derivation", "derive", "symmetric_nodes"]
+__all__ = ["Derivation", "derive", "symmetric_nodes", "term_params"]
 
 _ELEMENTWISE = {"neg", "exp", "log", "sqrt", "abs", "sigmoid", "swish", "relu", "tanh", "pow"}
 
@@ -122,11 +122,11 @@ def _value_terms(G: nx.MultiDiGraph) -> dict:
                 terms[n] = Name(n)  # an unnamed array: its id, which claims know too
         else:
             args = [terms[u] for u, _, _ in sorted(G.in_edges(n, keys=True), key=lambda e: e[2])]
-            terms[n] = Op(d["op"], tuple(args), _term_params(d))
+            terms[n] = Op(d["op"], tuple(args), term_params(d))
     return terms
 
 
-def _term_params(node: dict) -> tuple:
+def term_params(node: dict) -> tuple:
     params = node["params"]
     if node["op"] == "pow":
         return (("p", Num(float(params["p"]))),)
@@ -191,7 +191,7 @@ def _derive(g: Graph, expanded: bool) -> Derivation:
     for n, node in G.nodes(data=True):
         if node["named"] and node["kind"] == "op":
             args = [d.value[u] for u, _, _ in sorted(G.in_edges(n, keys=True), key=lambda e: e[2])]
-            defining = simplify(Op(node["op"], tuple(args), _term_params(node)), facts)
+            defining = simplify(Op(node["op"], tuple(args), term_params(node)), facts)
             definitions.setdefault(defining, Name(n))
 
     def finish(term: Term) -> Term:

@@ -17,7 +17,7 @@ import math
 from dataclasses import dataclass, field
 
 __all__ = ["Term", "Name", "Num", "Grad", "Op", "Facts", "instantiate", "simplify", "to_expr",
-           "to_text", "to_latex", "add_all"]
+           "to_text", "to_latex", "add_all", "NOTATION", "path_mark"]
 
 
 @dataclass(frozen=True)
@@ -437,11 +437,6 @@ def _text_number(value: float) -> str:
     return _number_text(value).replace("-", "−")
 
 
-_TEXT_FUNCTIONS = {"sigmoid": "σ", "exp": "exp", "log": "log", "tanh": "tanh", "swish": "swish",
-                   "relu": "ReLU", "softmax": "softmax", "log_softmax": "log softmax",
-                   "sign": "sign", "onehot": "onehot", "solve": "solve", "outer": "outer",
-                   "softmax_ce": "CE", "mean": "mean"}
-
 
 def _display_precedence(t, scalars) -> int:
     """Precedence for people: products of different kinds never share a level."""
@@ -504,32 +499,49 @@ def _text_atom(t, labels):
     return f"∂L/∂{_pretty_name(t.id, labels)}"
 
 
+#: How ops without an operator are written, for people: (Unicode, LaTeX), with {0}, {1}
+#: standing for the printed arguments. An op missing here is written name(arguments).
+NOTATION = {
+    "eye": ("I", "I"),
+    "ones_like": ("𝟙", r"\mathbf{{1}}"),
+    "logdet": ("log|{0}|", r"\log\left|{0}\right|"),
+    "trace": ("tr({0})", r"\operatorname{{tr}}\left({0}\right)"),
+    "sumsq": ("‖{0}‖²", r"\left\lVert {0} \right\rVert^{{2}}"),
+    "abs": ("|{0}|", r"\left|{0}\right|"),
+    "sqrt": ("√({0})", r"\sqrt{{{0}}}"),
+    "step": ("[{0} > 0]", r"\left[{0} > 0\right]"),
+    "expand": ("{0}", "{0}"),  # a new axis of length 1: invisible on paper
+    "onehot": ("onehot({1})", r"\operatorname{{onehot}}\left({1}\right)"),
+    "sigmoid": ("σ({0})", r"\sigma\left({0}\right)"),
+    "exp": ("exp({0})", r"\exp\left({0}\right)"),
+    "log": ("log({0})", r"\log\left({0}\right)"),
+    "tanh": ("tanh({0})", r"\tanh\left({0}\right)"),
+    "relu": ("ReLU({0})", r"\operatorname{{ReLU}}\left({0}\right)"),
+    "log_softmax": ("log softmax({0})", r"\operatorname{{log\,softmax}}\left({0}\right)"),
+    "softmax_ce": ("CE({0}, {1})", r"\operatorname{{CE}}\left({0}, {1}\right)"),
+}
+
+#: Marks of the paths of a node reached along several edges: ① ② … (then again).
+PATH_MARKS = "①②③④⑤⑥⑦⑧⑨⑩"
+
+
+def path_mark(number: int) -> str:
+    """The mark of path ``number`` (from 1)."""
+    return PATH_MARKS[(number - 1) % len(PATH_MARKS)]
+
+
+def _sum_axis(t) -> str:
+    axis = t.param("axis")
+    return "" if axis is None else "_rows" if axis == 0 else f"_axis{axis}"
+
+
 def _text_function(t, text, labels):
-    a = t.args[0] if t.args else None
-    simple = {"eye": "I", "ones_like": "𝟙"}
-    if t.op in simple:
-        return simple[t.op]
-    if t.op == "logdet":
-        return f"log|{text(a)}|"
-    if t.op == "trace":
-        return f"tr({text(a)})"
-    if t.op == "sumsq":
-        return f"‖{text(a)}‖²"
-    if t.op == "abs":
-        return f"|{text(a)}|"
-    if t.op == "sqrt":
-        return f"√({text(a)})"
-    if t.op == "step":
-        return f"[{text(a)} > 0]"
-    if t.op == "expand":
-        return text(a)
+    args = [text(x) for x in t.args]
     if t.op == "sum":
-        axis = t.param("axis")
-        return f"Σ{'' if axis is None else '_rows' if axis == 0 else f'_axis{axis}'}({text(a)})"
-    if t.op == "onehot":
-        return f"onehot({text(t.args[1])})"
-    name = _TEXT_FUNCTIONS.get(t.op, t.op)
-    return f"{name}({', '.join(text(x) for x in t.args)})"
+        return f"Σ{_sum_axis(t)}({args[0]})"
+    if t.op in NOTATION:
+        return NOTATION[t.op][0].format(*args)
+    return f"{t.op}({', '.join(args)})"
 
 
 _show_text = _printer(_text_atom, _text_function, {
@@ -570,35 +582,13 @@ def _latex_atom(t, labels):
 
 
 def _latex_function(t, tex, labels):
-    a = t.args[0] if t.args else None
-    if t.op == "eye":
-        return "I"
-    if t.op == "ones_like":
-        return r"\mathbf{1}"
-    if t.op == "logdet":
-        return rf"\log\left|{tex(a)}\right|"
-    if t.op == "trace":
-        return rf"\operatorname{{tr}}\left({tex(a)}\right)"
-    if t.op == "sumsq":
-        return rf"\left\lVert {tex(a)} \right\rVert^{{2}}"
-    if t.op == "abs":
-        return rf"\left|{tex(a)}\right|"
-    if t.op == "sqrt":
-        return rf"\sqrt{{{tex(a)}}}"
-    if t.op == "step":
-        return rf"\left[{tex(a)} > 0\right]"
-    if t.op == "expand":
-        return tex(a)
-    if t.op == "sigmoid":
-        return rf"\sigma\left({tex(a)}\right)"
-    if t.op in ("exp", "log", "tanh"):
-        return rf"\{t.op}\left({tex(a)}\right)"
+    args = [tex(x) for x in t.args]
     if t.op == "sum":
-        return rf"\sum\left({tex(a)}\right)"
-    if t.op == "onehot":
-        return rf"\operatorname{{onehot}}\left({tex(t.args[1])}\right)"
-    name = _TEXT_FUNCTIONS.get(t.op, t.op).replace(" ", r"\ ")
-    return rf"\operatorname{{{name}}}\left({', '.join(tex(x) for x in t.args)}\right)"
+        return rf"\sum\left({args[0]}\right)"
+    if t.op in NOTATION:
+        return NOTATION[t.op][1].format(*args)
+    name = t.op.replace("_", r"\_")
+    return rf"\operatorname{{{name}}}\left({', '.join(args)}\right)"
 
 
 _show_latex = _printer(_latex_atom, _latex_function, {
