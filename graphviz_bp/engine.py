@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import difflib
+import math
 
 import networkx as nx
 import numpy as np
@@ -29,19 +30,30 @@ __all__ = ["Graph", "value_of"]
 
 
 class _Step:
-    """One op node, compiled for the passes: the op, its node dict, its argument edges."""
+    """One node, compiled for the passes: its op, its node dict, its argument edges.
 
-    __slots__ = ("node", "attrs", "op", "params", "args", "grad_slots", "out_edges")
+    Everything the passes would otherwise look up again on every evaluation (the VJP of
+    each slot, whether its result needs summing over broadcast axes) is decided here once.
+    """
+
+    __slots__ = ("node", "attrs", "op", "forward", "params", "args", "arg_attrs", "grad_slots",
+                 "out_edges")
 
     def __init__(self, G, node, flowing):
         self.node = node
         self.attrs = G.nodes[node]
         self.op = OPS[self.attrs["op"]] if self.attrs["kind"] == "op" else None
+        self.forward = self.op.forward if self.op else None
         self.params = self.attrs["params"]
         in_edges = sorted(G.in_edges(node, keys=True, data=True), key=lambda e: e[2])
-        # (argument node dict, edge dict, does a gradient flow back along it)
-        self.args = [(G.nodes[u], d, (u, node, k) in flowing) for u, _, k, d in in_edges]
-        self.grad_slots = [(k, a, d) for k, (a, d, flows) in enumerate(self.args) if flows]
+        # (argument node dict, edge dict), in slot order
+        self.args = [(G.nodes[u], d) for u, _, k, d in in_edges]
+        self.arg_attrs = [a for a, _ in self.args]
+        out_shape = self.attrs["shape"]
+        # (vjp, edge dict, argument shape, must the contribution be summed to that shape)
+        self.grad_slots = [(self.op.vjp[k], d, a["shape"], a["shape"] != out_shape or not a["shape"])
+                           for k, (u, _, _, d) in enumerate(in_edges)
+                           for a in [G.nodes[u]] if (u, node, k) in flowing]
         self.out_edges = [d for u, v, k, d in G.out_edges(node, keys=True, data=True)
                           if (u, v, k) in flowing]
 
@@ -65,6 +77,11 @@ class Graph:
         order = list(G) if _is_topological(G) else list(nx.topological_sort(G))
         self._steps = [_Step(G, n, flowing) for n in order]
         self._position = {s.node: i for i, s in enumerate(self._steps)}
+        self._backward_steps = [s for s in reversed(self._steps) if s.grad_slots or s.out_edges]
+        self._scalar_loss = math.prod(G.nodes[self.loss_id]["shape"]) == 1
+        for step in self._steps:  # nodes no gradient reaches keep grad None for good
+            if not step.out_edges and step.node != self.loss_id:
+                step.attrs["grad"] = None
         self._downstream: dict[str, list[_Step]] = {}
         if evaluate:
             self.evaluate()
@@ -126,51 +143,47 @@ class Graph:
         Returns the output's value: the loss.
         """
         steps = self._steps if changed is None else self._downstream_of(changed)
-        for step in steps:
-            for a, d, _ in step.args:
-                d["value"] = a["value"]
-            if step.op is None:
-                continue
-            try:
-                with np.errstate(all="ignore"):
-                    out = step.op.forward(*(a["value"] for a, _, _ in step.args), **step.params)
-            except NumericalError as err:
-                raise NumericalError(f"node {step.node!r}: {err}") from None
-            step.attrs["value"] = out[()] if isinstance(out, np.ndarray) and out.ndim == 0 else out
+        ndarray = np.ndarray
+        with np.errstate(all="ignore"):  # NaN and Inf are reported, not warned about
+            for step in steps:
+                if step.forward is None:
+                    continue
+                args = [a["value"] for a in step.arg_attrs]
+                for (_, d), value in zip(step.args, args):
+                    d["value"] = value
+                try:
+                    out = step.forward(*args, **step.params)
+                except NumericalError as err:
+                    raise NumericalError(f"node {step.node!r}: {err}") from None
+                step.attrs["value"] = out[()] if type(out) is ndarray and not out.ndim else out
         return self.output
 
     def backward(self) -> None:
         """Reverse mode: each edge's contribution, each node's total (their sum)."""
-        loss_shape = self.nx.nodes[self.loss_id]["shape"]
-        if int(np.prod(loss_shape)) != 1:
-            raise ShapeError(f"the loss must be a scalar to differentiate, got shape {loss_shape}")
-        steps = self._steps
-        last = steps[self._position[self.loss_id]]
-        for step in steps:
-            step.attrs["grad"] = None
-            for _, d, _ in step.args:
-                d["grad"] = None
-        loss_value = last.attrs["value"]
-        last.attrs["grad"] = np.ones_like(loss_value)[()] if np.ndim(loss_value) == 0 \
-            else np.ones_like(loss_value)
-        for step in reversed(steps):
-            attrs = step.attrs
-            if step.out_edges:
-                total = step.out_edges[0]["grad"]
-                for d in step.out_edges[1:]:
-                    total = total + d["grad"]
-                attrs["grad"] = total
-            g = attrs["grad"]
-            if g is None or not step.grad_slots:
-                continue
-            args = [a["value"] for a, _, _ in step.args]
-            with np.errstate(all="ignore"):
-                for k, a, d in step.grad_slots:
+        if not self._scalar_loss:
+            shape = self.nx.nodes[self.loss_id]["shape"]
+            raise ShapeError(f"the loss must be a scalar to differentiate, got shape {shape}")
+        loss = self.nx.nodes[self.loss_id]
+        loss["grad"] = 1.0 if np.ndim(loss["value"]) == 0 else np.ones_like(loss["value"])
+        with np.errstate(all="ignore"):
+            for step in self._backward_steps:
+                attrs = step.attrs
+                out_edges = step.out_edges
+                if out_edges:
+                    total = out_edges[0]["grad"]
+                    for d in out_edges[1:]:
+                        total = total + d["grad"]
+                    attrs["grad"] = total
+                if not step.grad_slots:
+                    continue
+                g, out = attrs["grad"], attrs["value"]
+                args = [a["value"] for a in step.arg_attrs]
+                for vjp, d, shape, reduce in step.grad_slots:
                     try:
-                        contribution = step.op.vjp[k](g, attrs["value"], *args, **step.params)
+                        contribution = vjp(g, out, *args, **step.params)
                     except NumericalError as err:
                         raise NumericalError(f"node {step.node!r} (backward): {err}") from None
-                    d["grad"] = unbroadcast(contribution, a["shape"])
+                    d["grad"] = unbroadcast(contribution, shape) if reduce else contribution
 
     def kinks(self, changed: str | None = None) -> list:
         """Which side of its kink each input entry of every relu/abs node lies on.
@@ -178,7 +191,7 @@ class Graph:
         Two evaluations with different patterns lie on different smooth pieces of the loss.
         """
         steps = self._steps if changed is None else self._downstream_of(changed)
-        return [s.op.kinks(*(a["value"] for a, _, _ in s.args))
+        return [s.op.kinks(*(a["value"] for a in s.arg_attrs))
                 for s in steps if s.op is not None and s.op.kinks is not None]
 
     def _downstream_of(self, leaf: str) -> list:
