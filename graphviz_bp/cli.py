@@ -18,7 +18,8 @@ from .derivation import FORMATS as DERIVATION_FORMATS
 from .derivation import write as write_derivation
 from .errors import GraphvizBPError
 from .gradcheck import check_gradients
-from .rendering import ENGINES, FORMATS, SHOWS, draw, format_of, to_dot, write_atomically
+from .rendering import (COMPACT_NODES, ENGINES, FORMATS, compact_note, draw, format_of, to_dot,
+                        write_atomically)
 from .report import check_data, check_text, inspect_data, inspect_text, to_json
 from .sources import Source, builtin_source, expression_source, file_source
 
@@ -80,7 +81,10 @@ def cmd_render(args) -> int:
     if fmt == "json":
         data = to_json(inspect_data(g, source.name)).encode()
     else:
-        data = draw(to_dot(g, show=args.show), fmt, args.engine)
+        data = draw(to_dot(g, show=args.show, compact=args.compact), fmt, args.engine)
+        note = compact_note(g, args.compact)
+        if note:
+            print(f"{PROG}: note: {note}", file=sys.stderr)
     if out == "-":
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
@@ -176,6 +180,9 @@ def parser() -> argparse.ArgumentParser:
                         "gradients, formulas, structure, or a comma list such as values,formulas")
     p.add_argument("--engine", choices=ENGINES, default="bundled",
                    help="bundled: the Graphviz inside pygraphviz (default); system: `dot` on PATH")
+    p.add_argument("--compact", action=argparse.BooleanOptionalAction, default=None,
+                   help=f"numbers in tooltips instead of on the edges (default: past "
+                        f"{COMPACT_NODES} nodes, where they would make the layout slow)")
     p.set_defaults(run=cmd_render)
 
     p = commands.add_parser("inspect", help="a table of every node: value, gradient, paths",

@@ -36,7 +36,8 @@ import numpy as np
 from .errors import EngineNotFoundError, RenderError
 from .terms import path_mark
 
-__all__ = ["to_dot", "render", "draw", "SHOWS", "FORMATS", "ENGINES", "STYLE", "RenderWarning"]
+__all__ = ["to_dot", "render", "draw", "SHOWS", "FORMATS", "ENGINES", "STYLE", "RenderWarning",
+           "compact_note", "COMPACT_NODES"]
 
 #: What a figure can show; ``show`` is one of these or a comma list of the first three.
 SHOWS = ("values", "gradients", "formulas", "all", "structure")
@@ -48,6 +49,11 @@ SUFFIXES = {".svg": "svg", ".pdf": "pdf", ".png": "png", ".gv": "dot", ".dot": "
 INLINE_ENTRIES = 30
 #: Largest array written out in full in a tooltip; larger ones are summarized by numpy.
 TOOLTIP_ENTRIES = 1000
+#: Past this many nodes a figure is drawn compact: annotations move from the edges into
+#: tooltips (edge labels become extra nodes of the layout, its slowest part), tooltips
+#: are summarized, and the layout's search is limited.
+COMPACT_NODES = 400
+COMPACT_LAYOUT = {"nslimit": "2", "nslimit1": "2", "mclimit": "0.5"}
 
 STYLE = {
     "graph": {"rankdir": "TB", "nodesep": "0.35", "ranksep": "0.4", "fontname": "DejaVu Sans",
@@ -159,14 +165,30 @@ def _label(blocks: list[str]) -> str:
             + "".join(f"<TR><TD>{b}</TD></TR>" for b in blocks) + "</TABLE>>")
 
 
-def _tooltip_array(value) -> str:
+def _tooltip_array(value, compact: bool = False) -> str:
     if value is None:
         return "none"
     array = np.asarray(value)
     if array.ndim == 0:
         return repr(array.item())
+    if compact:
+        return np.array2string(array, precision=4, threshold=8, edgeitems=2, max_line_width=120)
     return np.array2string(array, precision=17, floatmode="unique", threshold=TOOLTIP_ENTRIES,
                            max_line_width=120)
+
+
+def is_compact(g, compact: bool | None = None) -> bool:
+    """Whether the figure of ``g`` is drawn compact (``None``: past :data:`COMPACT_NODES`)."""
+    return g.nx.number_of_nodes() > COMPACT_NODES if compact is None else bool(compact)
+
+
+def compact_note(g, compact: bool | None = None) -> str | None:
+    """The one line that says what a compact figure leaves out, or None."""
+    if not is_compact(g, compact):
+        return None
+    why = f"more than {COMPACT_NODES} nodes" if compact is None else "as asked"
+    return (f"{g.nx.number_of_nodes()} nodes: values, gradients and formulas are in the "
+            f"tooltips instead of on the edges, summarized ({why}; inspect shows every number)")
 
 
 def _plain(lines: list[str]) -> str:
@@ -192,22 +214,25 @@ def parse_show(show: str) -> frozenset:
     return frozenset(parts)
 
 
-def to_dot(g, show: str = "all") -> str:
+def to_dot(g, show: str = "all", compact: bool | None = None) -> str:
     """The DOT source of the figure of an evaluated graph (byte-identical on every run).
 
     ``show`` is ``all`` (values and gradients, the default), ``values``, ``gradients``,
     ``formulas`` (each edge's gradient as a formula), ``structure`` (the computational
     graph alone, as drawn in a hand-written solution), or a comma list such as
-    ``values,formulas``.
+    ``values,formulas``. ``compact`` (default: past :data:`COMPACT_NODES` nodes) keeps
+    the edges bare and summarizes tooltips, so that large graphs lay out in seconds.
     """
     parts = parse_show(show)
     from .ops import OPS
 
     G = g.nx
-    show_values = "values" in parts
-    show_grads = "gradients" in parts
-    formulas = _Formulas(g) if "formulas" in parts else None
-    dot = graphviz.Digraph(name="backprop", graph_attr=STYLE["graph"],
+    compact = is_compact(g, compact)
+    show_values = "values" in parts and not compact
+    show_grads = "gradients" in parts and not compact
+    formulas = _Formulas(g) if "formulas" in parts and not compact else None
+    graph_attr = {**STYLE["graph"], **(COMPACT_LAYOUT if compact else {})}
+    dot = graphviz.Digraph(name="backprop", graph_attr=graph_attr,
                            node_attr=STYLE["node"], edge_attr=STYLE["edge"])
     loss = G.graph["loss"]
     path_number = {}  # (u, v, slot) -> 1, 2, ... for out-edges of multipath nodes
@@ -261,7 +286,7 @@ def to_dot(g, show: str = "all") -> str:
         attrs["label"] = _label(rows)
         attrs["class"] = " ".join(classes)
         attrs["id"] = f"node-{n}"
-        attrs["tooltip"] = _plain(_node_tooltip(n, d))
+        attrs["tooltip"] = _plain(_node_tooltip(n, d, compact))
         dot.node(n, **attrs)
 
     for u, v, k, e in G.edges(keys=True, data=True):
@@ -293,7 +318,7 @@ def to_dot(g, show: str = "all") -> str:
             attrs["label"] = _label(rows)
         attrs["class"] = " ".join(classes)
         attrs["id"] = f"edge-{u}-{v}-{k}"
-        tooltip = _plain(_edge_tooltip(u, v, k, e))
+        tooltip = _plain(_edge_tooltip(u, v, k, e, compact))
         attrs["tooltip"] = tooltip
         attrs["labeltooltip"] = tooltip
         dot.edge(u, v, **attrs)
@@ -329,20 +354,21 @@ def _broken(value) -> bool:
     return bool(np.issubdtype(array.dtype, np.floating) and not np.all(np.isfinite(array)))
 
 
-def _node_tooltip(n, d) -> list[str]:
+def _node_tooltip(n, d, compact: bool = False) -> list[str]:
     what = d["op"] if d["kind"] == "op" else d["kind"]
     label = f" “{visible(d['label'])}”" if d["label"] and d["label"] != n else ""
     lines = [f"{n}{label} ({what}, shape {_shape_text(d['shape'])})", "value =",
-             *_tooltip_array(d["value"]).splitlines()]
+             *_tooltip_array(d["value"], compact).splitlines()]
     if d["grad"] is not None:
-        lines += ["∇ (total) =", *_tooltip_array(d["grad"]).splitlines()]
+        lines += ["∇ (total) =", *_tooltip_array(d["grad"], compact).splitlines()]
     return lines
 
 
-def _edge_tooltip(u, v, k, e) -> list[str]:
-    lines = [f"{u} → {v} (argument {k})", "value =", *_tooltip_array(e["value"]).splitlines()]
+def _edge_tooltip(u, v, k, e, compact: bool = False) -> list[str]:
+    lines = [f"{u} → {v} (argument {k})", "value =",
+             *_tooltip_array(e["value"], compact).splitlines()]
     if e["grad"] is not None:
-        lines += ["∇ along this edge =", *_tooltip_array(e["grad"]).splitlines()]
+        lines += ["∇ along this edge =", *_tooltip_array(e["grad"], compact).splitlines()]
     return lines
 
 
@@ -436,7 +462,8 @@ def write_atomically(path, data: bytes) -> None:
         raise
 
 
-def render(g, path, *, show: str = "all", engine: str = "bundled", format: str | None = None) -> Path:
+def render(g, path, *, show: str = "all", engine: str = "bundled", format: str | None = None,
+           compact: bool | None = None) -> Path:
     """Draw evaluated graph ``g`` into ``path``; the format comes from the suffix.
 
     >>> from graphviz_bp import losses, render
@@ -446,6 +473,6 @@ def render(g, path, *, show: str = "all", engine: str = "bundled", format: str |
     9
     """
     fmt = format_of(path, format)
-    data = draw(to_dot(g, show=show), fmt, engine)
+    data = draw(to_dot(g, show=show, compact=compact), fmt, engine)
     write_atomically(path, data)
     return Path(path)

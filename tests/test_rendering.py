@@ -252,3 +252,35 @@ def test_system_engine_draws_the_same_figure(name):
     for u, v, k, e in g.nx.edges(keys=True, data=True):
         if e["grad"] is not None:
             assert "∇" in texts(group(root, f"edge-{u}-{v}-{k}"))
+
+
+# ---------------------------------------------------------------- large graphs
+
+def ids(svg: bytes, kind: str) -> set:
+    return {e.get("id") for e in ET.fromstring(svg).iter(f"{SVG}g")
+            if (e.get("class") or "").split()[:1] == [kind]}
+
+
+def test_compact_figures_draw_the_same_graph_with_the_numbers_in_tooltips():
+    g = losses.fc_net(hidden_dims=(4, 4, 4))
+    full, compact = (draw(to_dot(g, compact=c), "svg") for c in (False, True))
+    assert ids(full, "node") == ids(compact, "node") and ids(full, "edge") == ids(compact, "edge")
+    assert {e.get("id") for e in ET.fromstring(compact).iter(f"{SVG}g")
+            if "multipath" in (e.get("class") or "").split()} == {"node-W1", "node-W2", "node-W3", "node-W4"}
+    root = ET.fromstring(compact)
+    (consumer,) = g.nx.successors("X")
+    edge = group(root, f"edge-X-{consumer}-0")
+    assert texts(edge).strip() == "" and "∇ along this edge" in titles(edge)
+    assert "nslimit=2" in to_dot(g, compact=True) and "nslimit" not in to_dot(g)
+
+
+def test_a_deep_net_goes_compact_by_itself_and_says_so(tmp_path):
+    from graphviz_bp.rendering import COMPACT_NODES, compact_note
+
+    g = losses.fc_net(hidden_dims=[4] * 200)
+    assert g.nx.number_of_nodes() > COMPACT_NODES
+    assert "1413 nodes" in compact_note(g) and compact_note(losses.fc_net()) is None
+    out = bp.render(g, tmp_path / "deep.svg")
+    root = ET.parse(out).getroot()
+    assert len(ids(out.read_bytes(), "node")) == 1413
+    assert "node-W201" in {e.get("id") for e in root.iter(f"{SVG}g")}
