@@ -220,9 +220,9 @@ def cross_entropy_shape(logits: Shape, labels: Shape, axis=-1, **_) -> Shape:
 
 
 def sigmoid(a):
-    # exp of a non-positive number only: no overflow for large |a|.
-    e = np.exp(-np.abs(a))
-    return np.where(a >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+    # σ(a) = exp(−log(1 + e⁻ᵃ)): no overflow, and accurate far into both tails
+    # (σ(−50) = 1.9e-22, where (1 + tanh(a/2)) / 2 would round to 0).
+    return np.exp(-np.logaddexp(0.0, -a))
 
 
 def log_softmax(a, axis=-1):
@@ -262,12 +262,31 @@ def solve(a, b):
         raise NumericalError("solve with a singular matrix") from None
 
 
+def _to_rows(a, axis):
+    """``a`` with the class axis last, as (examples, classes); transposes are cheap views."""
+    if axis in (-1, a.ndim - 1):
+        return a.reshape(-1, a.shape[-1])
+    if a.ndim == 2:
+        return a.T
+    return np.moveaxis(a, axis, -1).reshape(-1, a.shape[axis])
+
+
+def _from_rows(rows, like, axis):
+    """The inverse of :func:`_to_rows`, shaped like ``like``."""
+    if axis in (-1, like.ndim - 1):
+        return rows.reshape(like.shape)
+    if like.ndim == 2:
+        return rows.T
+    moved = np.moveaxis(like, axis, -1).shape
+    return np.moveaxis(rows.reshape(moved), -1, axis)
+
+
 def _examples_last(logits, labels, axis):
     """Logits as (examples, classes) and labels as a flat int vector."""
     labels = np.asarray(labels)
-    if not np.issubdtype(labels.dtype, np.integer):
+    if labels.dtype.kind not in "iu":
         raise NumericalError(f"softmax_ce needs integer labels, got {labels.dtype}")
-    rows = np.moveaxis(logits, axis, -1).reshape(-1, logits.shape[axis])
+    rows = _to_rows(logits, axis)
     flat = labels.reshape(-1)
     classes = rows.shape[1]
     if flat.size and (flat.min() < 0 or flat.max() >= classes):
@@ -285,16 +304,14 @@ def cross_entropy_vjp(g, out, logits, labels, axis=-1):
     d = softmax(rows, axis=1)
     d[np.arange(len(flat)), flat] -= 1.0
     d *= g / len(flat)
-    moved = np.moveaxis(logits, axis, -1).shape
-    return np.moveaxis(d.reshape(moved), -1, axis)
+    return _from_rows(d, logits, axis)
 
 
 def onehot(logits, labels, axis=-1):
     rows, flat = _examples_last(logits, labels, axis)
-    hot = np.zeros_like(rows, dtype=float)
+    hot = np.zeros(rows.shape)
     hot[np.arange(len(flat)), flat] = 1.0
-    moved = np.moveaxis(logits, axis, -1).shape
-    return np.moveaxis(hot.reshape(moved), -1, axis)
+    return _from_rows(hot, logits, axis)
 
 
 def _matmul_vjp_left(g, out, a, b):
@@ -427,8 +444,13 @@ defop("sigmoid", symbol="σ", forward=sigmoid, shape=same_shape,
       vjp=(lambda g, out, a: g * out * (1.0 - out),), rule=("g * out * (1 - out)",),
       domain=("real",), doc="σ(a) = 1 / (1 + e⁻ᵃ)")
 
+def _swish_vjp(g, out, a):
+    s = sigmoid(a)
+    return g * (s + out * (1.0 - s))
+
+
 defop("swish", symbol="swish", forward=lambda a: a * sigmoid(a), shape=same_shape,
-      vjp=(lambda g, out, a: g * (sigmoid(a) + out * (1.0 - sigmoid(a))),),
+      vjp=(_swish_vjp,),
       rule=("g * (sigmoid(a) + out * (1 - sigmoid(a)))",),
       domain=("real",), doc="swish(a) = a ⊙ σ(a); swish′ = σ + swish ⊙ (1 − σ)")
 

@@ -221,3 +221,9 @@ def test_symbolic_rule_equals_the_vjp(name, data, seed):
         expected = vjp(g, out, *args, **params)
         np.testing.assert_allclose(np.broadcast_to(from_rule, np.shape(expected)), expected,
                                    rtol=1e-12, atol=1e-12, err_msg=f"{name} slot {k}: {rule}")
+
+
+def test_sigmoid_is_accurate_in_both_tails():
+    a = np.array([-745.0, -50.0, -1.0, 0.0, 1.0, 50.0, 1000.0])
+    expected = [5e-324, 1.9287498479639178e-22, 0.2689414213699951, 0.5, 0.7310585786300049, 1.0, 1.0]
+    np.testing.assert_allclose(OPS["sigmoid"].forward(a), expected, rtol=1e-14)

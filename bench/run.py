@@ -1,0 +1,237 @@
+"""Benchmark graphviz-bp side by side with what a user would pick instead, in one run.
+
+    python bench/run.py            # the full table (a few minutes)
+    python bench/run.py --quick    # fewer repetitions
+
+Every time is a median of repeated runs after a warm-up; ratios are against the fastest
+in the row's group. Peers that are not installed (PyTorch, JAX, torchviz) are said to be
+missing, never required. Before timing, each peer's gradients are checked to equal
+graphviz-bp's, so every row times the same computation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
+
+from graphviz_bp import check_gradients, losses  # noqa: E402
+from graphviz_bp.ops import OPS  # noqa: E402
+from graphviz_bp.rendering import draw, to_dot  # noqa: E402
+from peers import NUMPY, torch_losses  # noqa: E402
+
+SIZES = {
+    "autoencoder": [dict(m=2, n=3), dict(m=256, n=1024)],
+    "gplvm": [dict(N=3, Q=2, D=2), dict(N=500, Q=10, D=50)],
+    "two-layer-net": [dict(N=4, D=3, H=5, C=3), dict(N=500, D=3072, H=100, C=10)],
+    "fcnet-swish": [dict(D=3, H=4, C=7)],
+}
+
+
+def median_time(fn, repeat: int, warmup: int = 3) -> float:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def fmt(seconds: float) -> str:
+    if seconds < 1e-3:
+        return f"{seconds * 1e6:.1f} µs"
+    if seconds < 1:
+        return f"{seconds * 1e3:.2f} ms"
+    return f"{seconds:.2f} s"
+
+
+def table(title: str, header: list[str], rows: list[list[str]]) -> None:
+    print(f"\n### {title}\n")
+    print("| " + " | ".join(header) + " |")
+    print("|" + "|".join("---" for _ in header) + "|")
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+
+
+def same_gradients(g, run) -> None:
+    _, grads = run()
+    for name, value in grads.items():
+        value = value.detach().numpy() if hasattr(value, "detach") else value
+        np.testing.assert_allclose(value, g.grad(name), rtol=1e-7, atol=1e-10, err_msg=name)
+
+
+def forward_backward(quick: bool) -> None:
+    torch = torch_losses()
+    rows = []
+    for name, sizes in SIZES.items():
+        for size in sizes:
+            g = losses.BUILTINS[name](**size)
+            large = g.nx.nodes[g.leaves()[0]]["value"].size > 10_000
+            repeat = (5 if quick else 15) if large else (200 if quick else 2000)
+            timed = {"graphviz-bp": median_time(g.evaluate, repeat)}
+            peers = {"numpy by hand": NUMPY[name](g)}
+            if name in torch:
+                peers["PyTorch eager"] = torch[name](g)
+            for peer, run in peers.items():
+                same_gradients(g, run)
+                timed[peer] = median_time(run, repeat)
+            fastest = min(timed.values())
+            cells = [f"{fmt(t)} ({t / fastest:.2f}×)" for t in timed.values()]
+            label = ", ".join(f"{k}={v}" for k, v in size.items())
+            rows.append([name, label, *cells, *([] if "PyTorch eager" in timed else ["not installed"])])
+    table("Forward + backward (median; ratio to the fastest)",
+          ["loss", "sizes", "graphviz-bp", "numpy by hand", "PyTorch eager (CPU, float64)"], rows)
+    jax_note()
+
+
+def jax_note() -> None:
+    try:
+        import jax  # noqa: F401
+    except ImportError:
+        print("\nJAX: not installed (pip install jax jaxlib to add its columns).")
+
+
+def memory(quick: bool) -> None:
+    g = losses.two_layer_net(N=500, D=3072, H=100, C=10)
+    by_hand = NUMPY["two-layer-net"](g)
+    peaks = {}
+    for label, fn in (("graphviz-bp", g.evaluate), ("numpy by hand", by_hand)):
+        fn()
+        tracemalloc.start()
+        fn()
+        peaks[label] = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    rows = [[k, f"{v / 2**20:.1f} MiB", f"{v / peaks['numpy by hand']:.2f}×"] for k, v in peaks.items()]
+    table("Peak memory of one forward + backward, two-layer net N=500 D=3072 H=100 C=10 "
+          "(tracemalloc; the inputs themselves are not counted)", ["", "peak", "ratio"], rows)
+
+
+def figures(quick: bool) -> None:
+    rows = []
+    cases = [(n, f, {}) for n, f in losses.BUILTINS.items()]
+    cases += [(f"fc-net, {k} hidden layers", losses.fc_net, {"hidden_dims": [4] * k})
+              for k in (10, 50, 200)]
+    for label, build, size in cases:
+        g = build(**size)
+        repeat = 1 if g.nx.number_of_nodes() > 300 else (3 if quick else 5)
+        source = to_dot(g)
+        build_time = median_time(lambda: to_dot(g), repeat, warmup=1)
+        layout = median_time(lambda: draw(source, "svg"), repeat, warmup=1)
+        rows.append([label, str(g.nx.number_of_nodes()), fmt(build_time), fmt(layout),
+                     fmt(build_time + layout)])
+    table("Figures: building the DOT, and laying out and drawing the SVG (bundled Graphviz)",
+          ["loss", "nodes", "DOT", "layout + SVG", "total"], rows)
+    try:
+        import torch
+        from torchviz import make_dot
+    except ImportError:
+        print("\ntorchviz: not installed (pip install torchviz to compare make_dot).")
+        return
+    W = torch.randn(2, 3, dtype=torch.float64, requires_grad=True)
+    x = torch.randn(3, 1, dtype=torch.float64, requires_grad=True)
+    r = W.T @ (W @ x) - x
+    loss = 0.5 * (r * r).sum()
+    t = median_time(lambda: make_dot(loss).pipe(format="svg"), 3, warmup=1)
+    print(f"\ntorchviz make_dot + dot for the autoencoder: {fmt(t)}")
+
+
+def gradient_checks(quick: bool) -> None:
+    rows = []
+    for name, size in [("autoencoder", SIZES["autoencoder"][1]), ("gplvm", SIZES["gplvm"][1]),
+                       ("two-layer-net", SIZES["two-layer-net"][1])]:
+        g = losses.BUILTINS[name](**size)
+        start = time.perf_counter()
+        results = check_gradients(g)
+        elapsed = time.perf_counter() - start
+        worst = max(r.max_rel_error for r in results)
+        rows.append([name, fmt(elapsed), f"{worst:.1e}", "all pass" if all(r.ok for r in results) else "FAIL"])
+    table("Checking every leaf of the large sizes against finite differences",
+          ["loss", "time", "worst relative error", "verdict"], rows)
+    planted_wrong_vjp()
+    torch_gradcheck()
+
+
+def planted_wrong_vjp() -> None:
+    import dataclasses
+
+    op = OPS["relu"]
+    right = op.vjp[0]
+    OPS["relu"] = dataclasses.replace(op, vjp=(lambda g, out, a: 2.001 * right(g, out, a),))
+    try:
+        g = losses.two_layer_net(N=500, D=3072, H=100, C=10)
+        results = {r.wrt: r for r in check_gradients(g, ["W1", "b1"])}
+    finally:
+        OPS["relu"] = op
+    print("\nA planted wrong ReLU VJP (× 2.001) at the large size: "
+          + ", ".join(f"∇{k} {'caught' if not r.ok else 'MISSED'} (error {r.max_rel_error:.1e})"
+                      for k, r in results.items()))
+
+
+def torch_gradcheck() -> None:
+    try:
+        import torch
+    except ImportError:
+        print("\ntorch.autograd.gradcheck: PyTorch not installed.")
+        return
+    g = losses.two_layer_net(N=500, D=3072, H=100, C=10)
+    names = ["W1", "b1", "W2", "b2"]
+    tensors = [torch.tensor(np.array(g.value(n)), requires_grad=True) for n in names]
+    X, y = torch.tensor(g.value("X")), torch.tensor(g.value("y"))
+
+    def loss(W1, b1, W2, b2):
+        S = torch.relu(X @ W1 + b1) @ W2 + b2
+        return torch.nn.functional.cross_entropy(S, y) + 0.05 * ((W1 * W1).sum() + (W2 * W2).sum())
+
+    start = time.perf_counter()
+    ok = torch.autograd.gradcheck(loss, tensors, fast_mode=True, eps=1e-6, atol=1e-5, rtol=1e-3)
+    print(f"\ntorch.autograd.gradcheck(fast_mode=True) on the large two-layer net's parameters: "
+          f"{fmt(time.perf_counter() - start)}, passed={ok} (its full mode, one difference per "
+          f"entry of 307,200 + … parameters, is out of reach)")
+
+
+def whole_command(quick: bool) -> None:
+    out = "/tmp/graphviz-bp-bench.svg"
+    command = [sys.executable, "-m", "graphviz_bp", "render", "autoencoder", "-o", out]
+    t = median_time(lambda: subprocess.run(command, check=True, capture_output=True,
+                                           cwd=HERE.parent), 3 if quick else 7, warmup=1)
+    imports = median_time(lambda: subprocess.run([sys.executable, "-c", "import numpy, networkx"],
+                                                 check=True), 3 if quick else 7, warmup=1)
+    rows = [["graphviz-bp render autoencoder -o x.svg", fmt(t)],
+            ["python -c 'import numpy, networkx' (the floor of any command)", fmt(imports)]]
+    try:
+        import torch  # noqa: F401
+        torch_import = median_time(lambda: subprocess.run([sys.executable, "-c", "import torch"],
+                                                          check=True), 3, warmup=1)
+        rows.append(["python -c 'import torch' (before a torchviz script draws anything)",
+                     fmt(torch_import)])
+    except ImportError:
+        pass
+    table("Whole commands as processes (start-up included)", ["command", "median"], rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions")
+    args = parser.parse_args()
+    print(f"## graphviz-bp benchmark\n\n{platform.processor() or platform.machine()}, "
+          f"{os.cpu_count()} cores, Python {platform.python_version()}, numpy {np.__version__}")
+    for section in (forward_backward, memory, figures, gradient_checks, whole_command):
+        section(args.quick)
+
+
+if __name__ == "__main__":
+    main()
