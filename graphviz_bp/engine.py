@@ -51,7 +51,7 @@ class _Step:
         self.arg_attrs = [a for a, _ in self.args]
         out_shape = self.attrs["shape"]
         # (vjp, edge dict, argument shape, must the contribution be summed to that shape)
-        self.grad_slots = [(self.op.vjp[k], d, a["shape"], a["shape"] != out_shape or not a["shape"])
+        self.grad_slots = [(self.op.vjp[k], d, a["shape"], a["shape"] != out_shape)
                            for k, (u, _, _, d) in enumerate(in_edges)
                            for a in [G.nodes[u]] if (u, node, k) in flowing]
         self.out_edges = [d for u, v, k, d in G.out_edges(node, keys=True, data=True)
@@ -165,6 +165,7 @@ class Graph:
             raise ShapeError(f"the loss must be a scalar to differentiate, got shape {shape}")
         loss = self.nx.nodes[self.loss_id]
         loss["grad"] = 1.0 if np.ndim(loss["value"]) == 0 else np.ones_like(loss["value"])
+        ndarray = np.ndarray
         with np.errstate(all="ignore"):
             for step in self._backward_steps:
                 attrs = step.attrs
@@ -183,7 +184,11 @@ class Graph:
                         contribution = vjp(g, out, *args, **step.params)
                     except NumericalError as err:
                         raise NumericalError(f"node {step.node!r} (backward): {err}") from None
-                    d["grad"] = unbroadcast(contribution, shape) if reduce else contribution
+                    if reduce:
+                        contribution = unbroadcast(contribution, shape)
+                    elif type(contribution) is ndarray and not contribution.ndim:
+                        contribution = contribution[()]  # a scalar gradient is a number
+                    d["grad"] = contribution
 
     def kinks(self, changed: str | None = None) -> list:
         """Which side of its kink each input entry of every relu/abs node lies on.

@@ -226,13 +226,13 @@ def sigmoid(a):
 
 
 def log_softmax(a, axis=-1):
-    shifted = a - np.max(a, axis=axis, keepdims=True)
-    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+    shifted = a - a.max(axis=axis, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
 
 def softmax(a, axis=-1):
-    e = np.exp(a - np.max(a, axis=axis, keepdims=True))
-    return e / np.sum(e, axis=axis, keepdims=True)
+    e = np.exp(a - a.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
 
 
 def logdet(a):
@@ -296,7 +296,7 @@ def _examples_last(logits, labels, axis):
 
 def cross_entropy(logits, labels, axis=-1):
     rows, flat = _examples_last(logits, labels, axis)
-    return -np.mean(log_softmax(rows, axis=1)[np.arange(len(flat)), flat])
+    return -log_softmax(rows, axis=1)[np.arange(len(flat)), flat].mean()
 
 
 def cross_entropy_vjp(g, out, logits, labels, axis=-1):
@@ -472,7 +472,7 @@ defop("mean", symbol="mean", forward=lambda a, axis: np.mean(a, axis=axis), shap
       vjp=(_mean_vjp,), rule=("expand(g, axis=axis) * ones_like(a) * size(out) / size(a)",),
       domain=("real",), params={"axis": None}, doc="mean of all entries, or along one axis")
 
-defop("sumsq", symbol="‖·‖²", forward=lambda a: np.sum(a * a), shape=scalar_shape,
+defop("sumsq", symbol="‖·‖²", forward=lambda a: np.vdot(a, a), shape=scalar_shape,
       vjp=(lambda g, out, a: 2.0 * g * a,), rule=("2 * g * a",),
       domain=("real",), doc="‖a‖², the sum of squared entries (½‖a‖² is 0.5 * sumsq(a))")
 
