@@ -106,7 +106,7 @@ def torch_losses():
                     t.grad = None
                 loss = loss_of(g, *tensors)
                 loss.backward()
-                return float(loss), {n: t.grad for n, t in zip(names, tensors)}
+                return loss.item(), {n: t.grad for n, t in zip(names, tensors)}
             return run
         return build
 
@@ -132,6 +132,57 @@ def torch_losses():
         h1 = z1 * torch.sigmoid(z1)
         z2 = W2 @ h1 + b2
         return -torch.log_softmax(z2, dim=0)[int(g.value("y")), 0]
+
+    return {"autoencoder": make(["W", "x"], autoencoder),
+            "gplvm": make(["X", "Y"], gplvm),
+            "two-layer-net": make(["X", "W1", "b1", "W2", "b2"], two_layer),
+            "fcnet-swish": make(["x", "W1", "b1", "W2", "b2"], swish)}
+
+
+# ---------------------------------------------------------------- JAX
+
+def jax_losses():
+    """JAX versions as {name: build(g, jit) -> run}, or {} when JAX is not installed."""
+    try:
+        import jax
+        import jax.numpy as jnp
+    except ImportError:
+        return {}
+    jax.config.update("jax_enable_x64", True)
+
+    def make(names, loss_of):
+        def build(g, jit):
+            values = [jnp.asarray(np.array(g.value(n))) for n in names]
+            grad = jax.value_and_grad(lambda *a: loss_of(g, *a), argnums=tuple(range(len(names))))
+            grad = jax.jit(grad) if jit else grad
+
+            def run():
+                loss, grads = grad(*values)
+                grads = [np.asarray(x.block_until_ready()) for x in grads]
+                return float(loss), dict(zip(names, grads))
+            return run
+        return build
+
+    def autoencoder(g, W, x):
+        r = W.T @ (W @ x) - x
+        return 0.5 * jnp.sum(r * r)
+
+    def gplvm(g, X, Y):
+        alpha, beta, D = (float(g.value(n)) for n in ("alpha", "beta", "D"))
+        K = alpha * (X @ X.T) + jnp.eye(X.shape[0]) / beta
+        return -D / 2 * jnp.linalg.slogdet(K)[1] - 0.5 * jnp.trace(jnp.linalg.inv(K) @ Y @ Y.T)
+
+    def two_layer(g, X, W1, b1, W2, b2):
+        y = np.asarray(g.value("y"))
+        S = jnp.maximum(X @ W1 + b1, 0) @ W2 + b2
+        logp = jax.nn.log_softmax(S, axis=1)
+        reg = float(g.value("reg"))
+        return -jnp.mean(logp[np.arange(len(y)), y]) + 0.5 * reg * (jnp.sum(W1 * W1) + jnp.sum(W2 * W2))
+
+    def swish(g, x, W1, b1, W2, b2):
+        z1 = W1 @ x + b1
+        z2 = W2 @ (z1 * jax.nn.sigmoid(z1)) + b2
+        return -jax.nn.log_softmax(z2, axis=0)[int(g.value("y")), 0]
 
     return {"autoencoder": make(["W", "x"], autoencoder),
             "gplvm": make(["X", "Y"], gplvm),

@@ -30,7 +30,7 @@ sys.path.insert(0, str(HERE))
 from graphviz_bp import check_gradients, losses  # noqa: E402
 from graphviz_bp.ops import OPS  # noqa: E402
 from graphviz_bp.rendering import draw, to_dot  # noqa: E402
-from peers import NUMPY, torch_losses  # noqa: E402
+from peers import NUMPY, jax_losses, torch_losses  # noqa: E402
 
 SIZES = {
     "autoencoder": [dict(m=2, n=3), dict(m=256, n=1024)],
@@ -75,7 +75,8 @@ def same_gradients(g, run) -> None:
 
 
 def forward_backward(quick: bool) -> None:
-    torch = torch_losses()
+    torch, jax = torch_losses(), jax_losses()
+    columns = ["graphviz-bp", "numpy by hand", "PyTorch eager", "JAX grad", "JAX jit(grad)"]
     rows = []
     for name, sizes in SIZES.items():
         for size in sizes:
@@ -86,23 +87,19 @@ def forward_backward(quick: bool) -> None:
             peers = {"numpy by hand": NUMPY[name](g)}
             if name in torch:
                 peers["PyTorch eager"] = torch[name](g)
+            if name in jax:
+                peers["JAX grad"] = jax[name](g, jit=False)
+                peers["JAX jit(grad)"] = jax[name](g, jit=True)
             for peer, run in peers.items():
                 same_gradients(g, run)
-                timed[peer] = median_time(run, repeat)
+                timed[peer] = median_time(run, max(3, repeat // 10) if peer == "JAX grad" else repeat)
             fastest = min(timed.values())
-            cells = [f"{fmt(t)} ({t / fastest:.2f}×)" for t in timed.values()]
+            cells = [f"{fmt(timed[c])} ({timed[c] / fastest:.2f}×)" if c in timed else "not installed"
+                     for c in columns]
             label = ", ".join(f"{k}={v}" for k, v in size.items())
-            rows.append([name, label, *cells, *([] if "PyTorch eager" in timed else ["not installed"])])
-    table("Forward + backward (median; ratio to the fastest)",
-          ["loss", "sizes", "graphviz-bp", "numpy by hand", "PyTorch eager (CPU, float64)"], rows)
-    jax_note()
-
-
-def jax_note() -> None:
-    try:
-        import jax  # noqa: F401
-    except ImportError:
-        print("\nJAX: not installed (pip install jax jaxlib to add its columns).")
+            rows.append([name, label, *cells])
+    table("Forward + backward, every gradient the graph has (median; ratio to the fastest; "
+          "PyTorch and JAX on the CPU in float64)", ["loss", "sizes", *columns], rows)
 
 
 def memory(quick: bool) -> None:

@@ -13,15 +13,13 @@ import sys
 import warnings
 
 from . import graph, losses
-from .claims import check_claim, parse_claim
-from .derivation import FORMATS as DERIVATION_FORMATS
-from .derivation import write as write_derivation
 from .errors import GraphvizBPError
-from .gradcheck import check_gradients
 from .rendering import (COMPACT_NODES, ENGINES, FORMATS, compact_note, draw, format_of, to_dot,
                         write_atomically)
-from .report import check_data, check_text, inspect_data, inspect_text, to_json
 from .sources import Source, builtin_source, expression_source, file_source
+
+# Each command imports the rest of what it needs itself: start-up is part of every command.
+DERIVATION_FORMATS = ("text", "markdown", "latex")
 
 __all__ = ["main"]
 
@@ -79,6 +77,8 @@ def cmd_render(args) -> int:
         fmt = "json" if out.lower().endswith(".json") else format_of(out)
     g = source.build(args.seed)
     if fmt == "json":
+        from .report import inspect_data, to_json
+
         data = to_json(inspect_data(g, source.name)).encode()
     else:
         data = draw(to_dot(g, show=args.show, compact=args.compact), fmt, args.engine)
@@ -95,6 +95,8 @@ def cmd_render(args) -> int:
 
 
 def cmd_inspect(args) -> int:
+    from .report import inspect_data, inspect_text, to_json
+
     source = source_of(args)
     g = source.build(args.seed)
     if args.json:
@@ -105,6 +107,10 @@ def cmd_inspect(args) -> int:
 
 
 def cmd_check(args) -> int:
+    from .claims import check_claim, parse_claim
+    from .gradcheck import check_gradients
+    from .report import check_data, check_text, to_json
+
     source = source_of(args)
     claims = [parse_claim(text) for text in args.claim]
     g = source.build(args.seed)
@@ -117,6 +123,8 @@ def cmd_check(args) -> int:
 
 
 def cmd_derive(args) -> int:
+    from .derivation import write as write_derivation
+
     source = source_of(args)
     sys.stdout.write(write_derivation(source.build(args.seed), source.name, args.format))
     return 0

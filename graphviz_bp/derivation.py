@@ -15,7 +15,8 @@ import networkx as nx
 from .engine import Graph
 from .symbolic import Derivation, derive
 from .symbolic import term_params
-from .terms import Grad, Name, Op, path_mark, simplify, to_latex, to_text
+from .graph import path_mark
+from .terms import Grad, Name, Op, simplify, to_latex, to_text
 
 __all__ = ["write", "FORMATS"]
 

@@ -83,6 +83,7 @@ __all__ = [
     "FUNCTIONS",
     "LEAF_KINDS",
     "gradient_edges",
+    "path_mark",
     "MAX_ENTRIES",
     "check_size",
 ]
@@ -357,6 +358,15 @@ def to_networkx(loss: Expr) -> nx.MultiDiGraph:
     G.graph["loss"] = ids[id(loss)]
     _mark_multipath(G)
     return G
+
+
+#: Marks of the paths of a node reached along several edges: ① ② … (then again).
+PATH_MARKS = "①②③④⑤⑥⑦⑧⑨⑩"
+
+
+def path_mark(number: int) -> str:
+    """The mark of path ``number`` (from 1), as figures, reports and derivations write it."""
+    return PATH_MARKS[(number - 1) % len(PATH_MARKS)]
 
 
 def gradient_edges(G: nx.MultiDiGraph) -> set[tuple[str, str, int]]:

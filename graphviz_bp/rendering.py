@@ -34,7 +34,7 @@ import graphviz
 import numpy as np
 
 from .errors import EngineNotFoundError, RenderError
-from .terms import path_mark
+from .graph import path_mark
 
 __all__ = ["to_dot", "render", "draw", "SHOWS", "FORMATS", "ENGINES", "STYLE", "RenderWarning",
            "compact_note", "COMPACT_NODES"]

@@ -9,7 +9,8 @@ import numpy as np
 
 from .engine import Graph
 from .symbolic import derive
-from .terms import path_mark, to_expr
+from .graph import path_mark
+from .terms import to_expr
 
 __all__ = ["inspect_data", "inspect_text", "check_data", "check_text", "paths_to_loss",
            "to_json", "nonfinite_text"]

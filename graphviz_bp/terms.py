@@ -17,7 +17,7 @@ import math
 from dataclasses import dataclass, field
 
 __all__ = ["Term", "Name", "Num", "Grad", "Op", "Facts", "instantiate", "simplify", "to_expr",
-           "to_text", "to_latex", "add_all", "NOTATION", "path_mark"]
+           "to_text", "to_latex", "add_all", "NOTATION"]
 
 
 @dataclass(frozen=True)
@@ -520,15 +520,6 @@ NOTATION = {
     "log_softmax": ("log softmax({0})", r"\operatorname{{log\,softmax}}\left({0}\right)"),
     "softmax_ce": ("CE({0}, {1})", r"\operatorname{{CE}}\left({0}, {1}\right)"),
 }
-
-#: Marks of the paths of a node reached along several edges: ① ② … (then again).
-PATH_MARKS = "①②③④⑤⑥⑦⑧⑨⑩"
-
-
-def path_mark(number: int) -> str:
-    """The mark of path ``number`` (from 1)."""
-    return PATH_MARKS[(number - 1) % len(PATH_MARKS)]
-
 
 def _sum_axis(t) -> str:
     axis = t.param("axis")

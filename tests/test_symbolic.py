@@ -204,3 +204,9 @@ def test_deep_nets_keep_local_formulas_and_say_when_a_result_is_too_long(monkeyp
     text = write(g, "fc-net")
     assert "∇W1" not in text and "∇W₁ = too long to write out in full" in text
     assert "∇W₆₁ = ½ H₆₀ᵀ (softmax(S) − onehot(y)) + reg W₆₁" in text
+
+
+def test_the_command_line_offers_every_derivation_format():
+    from graphviz_bp import cli, derivation
+
+    assert cli.DERIVATION_FORMATS == derivation.FORMATS
