@@ -180,6 +180,11 @@ def along_axis_shape(a: Shape, axis=-1, **_) -> Shape:
     return a
 
 
+def onehot_shape(logits: Shape, labels: Shape, axis=-1) -> Shape:
+    cross_entropy_shape(logits, labels, axis)  # the same agreement of logits and labels
+    return logits
+
+
 def square_matrix(a: Shape) -> int:
     if len(a) != 2 or a[0] != a[1]:
         raise ShapeError(f"needs a square matrix, got shape {_fmt(a)}")
@@ -516,6 +521,6 @@ defop("sign", symbol="sign", forward=lambda a: np.sign(a).astype(float), shape=s
       vjp=(None,), rule=(None,), domain=("nonzero",), doc="the sign of a (the derivative of |a|)")
 
 defop("onehot", symbol="onehot", forward=lambda a, b, axis: onehot(a, b, axis),
-      shape=lambda a, b, axis=-1: (cross_entropy_shape(a, b, axis), a)[1],
+      shape=lambda a, b, axis=-1: onehot_shape(a, b, axis),
       vjp=(None, None), rule=(None, None), domain=("real", "labels"), params={"axis": -1},
       doc="one-hot rows of labels b, shaped like logits a (classes along axis)")

@@ -377,16 +377,24 @@ def _edge_tooltip(u, v, k, e, compact: bool = False) -> list[str]:
 
 @contextmanager
 def _captured_stderr():
-    """Capture what C libraries write to file descriptor 2 (fontconfig complains there)."""
+    """Capture what C libraries write to file descriptor 2 (fontconfig complains there).
+
+    Yields a function that returns what was written so far.
+    """
     with tempfile.TemporaryFile(mode="w+b") as sink:
         try:
             saved = os.dup(2)
         except OSError:  # no stderr at all
             yield lambda: ""
             return
+
+        def printed() -> str:
+            sink.seek(0)
+            return sink.read().decode(errors="replace")
+
         os.dup2(sink.fileno(), 2)
         try:
-            yield lambda: (sink.seek(0), sink.read().decode(errors="replace"))[1]
+            yield printed
         finally:
             os.dup2(saved, 2)
             os.close(saved)
