@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import html
 import os
+import re
 import unicodedata
 import tempfile
 import warnings
@@ -31,6 +32,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import graphviz
+import networkx as nx
 import numpy as np
 
 from .errors import EngineNotFoundError, RenderError
@@ -68,6 +70,8 @@ STYLE = {
     "multipath": {"style": "rounded,filled", "fillcolor": "#ffe0b2", "color": "#e65100",
                   "penwidth": "2.6"},
     "nonfinite": {"style": "filled", "fillcolor": "#ffcdd2", "color": "#b71c1c", "penwidth": "2.6"},
+    "fold": {"shape": "box3d", "style": "dashed", "color": "#555555", "fontcolor": "#333333",
+             "class": "fold"},
     "nonfinite_edge": {"color": "#b71c1c", "penwidth": "2.2", "fontcolor": "#b71c1c"},
     "value_color": "#222222",
     "grad_color": "#c62828",
@@ -177,6 +181,68 @@ def _tooltip_array(value, compact: bool = False) -> str:
                            max_line_width=120)
 
 
+_INDEXED = re.compile(r"^(.*?[^\d])(\d+)$")
+
+
+def layers(G) -> dict[str, int]:
+    """The layer of each node of a net whose nodes are named by layer (W1, b1, Z1, H1, …).
+
+    A named node ``<stem><k>`` is in layer k when ``<stem>`` is numbered at least three
+    times; an unnamed op joins the layer of its first consumer that has one, else of its
+    first argument that has one. Nodes outside any layer are left out.
+    """
+    counts: dict[str, set] = {}
+    for n in G:
+        match = _INDEXED.match(n)
+        if match and G.nodes[n]["named"]:
+            counts.setdefault(match.group(1), set()).add(int(match.group(2)))
+    layer = {}
+    for n in G:
+        match = _INDEXED.match(n)
+        if match and G.nodes[n]["named"] and len(counts[match.group(1)]) >= 3:
+            layer[n] = int(match.group(2))
+    for n in reversed(list(nx.topological_sort(G))):  # consumers first
+        if n not in layer and not G.nodes[n]["named"]:
+            found = [layer[v] for v in G.successors(n) if v in layer]
+            if found:
+                layer[n] = min(found)
+    for n in nx.topological_sort(G):  # then producers
+        if n not in layer and not G.nodes[n]["named"]:
+            found = [layer[u] for u in G.predecessors(n) if u in layer]
+            if found:
+                layer[n] = max(found)
+    return layer
+
+
+def folds(G) -> dict[str, str]:
+    """Nodes folded into a box, mapped to the box's id: the interior of every run of four or
+    more consecutive layers that are alike (same stems, ops and shapes)."""
+    layer = layers(G)
+    members: dict[int, list] = {}
+    for n, k in layer.items():
+        members.setdefault(k, []).append(n)
+
+    def signature(k):
+        return sorted((_INDEXED.match(n).group(1) if _INDEXED.match(n) and G.nodes[n]["named"]
+                       else G.nodes[n]["op"] or G.nodes[n]["kind"], G.nodes[n]["shape"])
+                      for n in members[k])
+
+    folded, ks = {}, sorted(members)
+    start = 0
+    while start < len(ks):
+        end = start
+        while (end + 1 < len(ks) and ks[end + 1] == ks[end] + 1
+               and signature(ks[end + 1]) == signature(ks[start])):
+            end += 1
+        if end - start + 1 >= 4:
+            box = f"fold_{ks[start + 1]}_{ks[end - 1]}"
+            for k in ks[start + 1:end]:
+                for n in members[k]:
+                    folded[n] = box
+        start = end + 1
+    return folded
+
+
 def is_compact(g, compact: bool | None = None) -> bool:
     """Whether the figure of ``g`` is drawn compact (``None``: past :data:`COMPACT_NODES`)."""
     return g.nx.number_of_nodes() > COMPACT_NODES if compact is None else bool(compact)
@@ -187,8 +253,12 @@ def compact_note(g, compact: bool | None = None) -> str | None:
     if not is_compact(g, compact):
         return None
     why = f"more than {COMPACT_NODES} nodes" if compact is None else "as asked"
+    boxes = sorted(set(folds(g.nx).values()), key=lambda b: int(b.split("_")[1]))
+    folded = "".join(f"; layers {b.split('_')[1]}–{b.split('_')[2]} folded into one box"
+                     for b in boxes)
     return (f"{g.nx.number_of_nodes()} nodes: values, gradients and formulas are in the "
-            f"tooltips instead of on the edges, summarized ({why}; inspect shows every number)")
+            f"tooltips instead of on the edges, summarized{folded} ({why}; inspect shows "
+            "every number)")
 
 
 def _plain(lines: list[str]) -> str:
@@ -221,7 +291,8 @@ def to_dot(g, show: str = "all", compact: bool | None = None) -> str:
     ``formulas`` (each edge's gradient as a formula), ``structure`` (the computational
     graph alone, as drawn in a hand-written solution), or a comma list such as
     ``values,formulas``. ``compact`` (default: past :data:`COMPACT_NODES` nodes) keeps
-    the edges bare and summarizes tooltips, so that large graphs lay out in seconds.
+    the edges bare, summarizes tooltips and folds runs of alike layers into one box
+    marked ×N (see :func:`folds`), so that large graphs lay out in seconds.
     """
     parts = parse_show(show)
     from .ops import OPS
@@ -243,7 +314,17 @@ def to_dot(g, show: str = "all", compact: bool | None = None) -> str:
             for i, key in enumerate(flowing, start=1):
                 path_number[key] = i
 
+    folded = folds(G) if compact else {}
+    for box in sorted(set(folded.values()), key=lambda b: int(b.split("_")[1])):
+        first, last = (int(x) for x in box.split("_")[1:])
+        count = last - first + 1
+        dot.node(box, label=f"×{count}\nlayers {first}–{last}\nlike layer {first - 1}",
+                 id=f"node-{box}", tooltip=_plain([f"{count} layers alike folded into one box: "
+                                                    f"{first} to {last}"]), **STYLE["fold"])
+
     for n, d in G.nodes(data=True):
+        if n in folded:
+            continue
         kind = d["kind"]
         attrs = dict(STYLE[kind])
         classes = ["leaf", kind] if kind != "op" else ["op", d["op"]]
@@ -289,7 +370,14 @@ def to_dot(g, show: str = "all", compact: bool | None = None) -> str:
         attrs["tooltip"] = _plain(_node_tooltip(n, d, compact))
         dot.node(n, **attrs)
 
+    drawn_fold_edges = set()
     for u, v, k, e in G.edges(keys=True, data=True):
+        if u in folded or v in folded:  # one plain edge stands for all that cross a box
+            ends = (folded.get(u, u), folded.get(v, v))
+            if ends[0] != ends[1] and ends not in drawn_fold_edges:
+                drawn_fold_edges.add(ends)
+                dot.edge(*ends, id=f"edge-{ends[0]}-{ends[1]}-fold", **{"class": "path fold"})
+            continue
         attrs = {}
         classes = ["path"]
         number = path_number.get((u, v, k))

@@ -279,8 +279,42 @@ def test_a_deep_net_goes_compact_by_itself_and_says_so(tmp_path):
 
     g = losses.fc_net(hidden_dims=[4] * 200)
     assert g.nx.number_of_nodes() > COMPACT_NODES
-    assert "1413 nodes" in compact_note(g) and compact_note(losses.fc_net()) is None
+    note = compact_note(g)
+    assert "1413 nodes" in note and "layers 3–199 folded into one box" in note
+    assert compact_note(losses.fc_net()) is None
     out = bp.render(g, tmp_path / "deep.svg")
-    root = ET.parse(out).getroot()
-    assert len(ids(out.read_bytes(), "node")) == 1413
-    assert "node-W201" in {e.get("id") for e in root.iter(f"{SVG}g")}
+    drawn = ids(out.read_bytes(), "node")
+    assert {"node-W1", "node-W2", "node-W200", "node-W201", "node-fold_3_199"} <= drawn
+    assert "node-W3" not in drawn and "node-Z100" not in drawn
+
+
+def test_folding_changes_the_drawing_only():
+    from graphviz_bp.rendering import folds, layers
+
+    g = losses.fc_net(hidden_dims=[4] * 8)
+    before = {n: np.copy(d["grad"]) for n, d in g.nx.nodes(data=True) if d["grad"] is not None}
+    assert sorted(set(layers(g.nx).values())) == list(range(1, 10))
+    folded = folds(g.nx)
+    assert set(folded.values()) == {"fold_3_7"}
+    assert {n for n in folded if g.nx.nodes[n]["named"]} == {
+        f"{stem}{k}" for stem in ("W", "b", "Z", "H") for k in range(3, 8)}
+    svg = draw(to_dot(g, compact=True), "svg")
+    drawn_nodes, drawn_edges = ids(svg, "node"), ids(svg, "edge")
+    kept = set(g.nx) - set(folded)
+    assert drawn_nodes == {f"node-{n}" for n in kept} | {"node-fold_3_7"}
+    for u, v, k in g.nx.edges(keys=True):  # every edge drawn, or stood for by one to the box
+        if u in kept and v in kept:
+            assert f"edge-{u}-{v}-{k}" in drawn_edges
+        elif (u in kept) != (v in kept):
+            ends = (u, "fold_3_7") if u in kept else ("fold_3_7", v)
+            assert f"edge-{ends[0]}-{ends[1]}-fold" in drawn_edges
+    for n, grad in before.items():  # the graph itself is untouched
+        np.testing.assert_array_equal(g.grad(n), grad)
+
+
+def test_nothing_folds_without_a_run_of_alike_layers():
+    from graphviz_bp.rendering import folds
+
+    for build in losses.BUILTINS.values():
+        assert folds(build().nx) == {}
+    assert folds(losses.fc_net(hidden_dims=[4, 5, 4, 5, 4]).nx) == {}
