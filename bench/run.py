@@ -138,12 +138,27 @@ def figures(quick: bool) -> None:
     except ImportError:
         print("\ntorchviz: not installed (pip install torchviz to compare make_dot).")
         return
+    rows = []
     W = torch.randn(2, 3, dtype=torch.float64, requires_grad=True)
     x = torch.randn(3, 1, dtype=torch.float64, requires_grad=True)
     r = W.T @ (W @ x) - x
-    loss = 0.5 * (r * r).sum()
-    t = median_time(lambda: make_dot(loss).pipe(format="svg"), 3, warmup=1)
-    print(f"\ntorchviz make_dot + dot for the autoencoder: {fmt(t)}")
+    rows.append(["autoencoder", median_time(lambda: make_dot(0.5 * (r * r).sum()).pipe(format="svg"),
+                                            3, warmup=1)])
+    for depth in (10, 50, 200):
+        X = torch.randn(4, 3, dtype=torch.float64)
+        weights = [torch.randn(a, b, dtype=torch.float64, requires_grad=True)
+                   for a, b in zip([3] + [4] * depth, [4] * depth + [3])]
+        out = X
+        for i, w in enumerate(weights):
+            out = out @ w
+            out = torch.relu(out) if i < depth else out
+        loss = torch.nn.functional.cross_entropy(out, torch.tensor([0, 1, 2, 0])) + \
+            0.05 * sum((w * w).sum() for w in weights)
+        rows.append([f"fc-net, {depth} hidden layers", median_time(
+            lambda: make_dot(loss).pipe(format="svg"), 1, warmup=0)])
+    table("torchviz make_dot on the same networks in PyTorch, drawn by the system dot "
+          "(its figure shows the ops, no values or gradients)",
+          ["loss", "make_dot + dot"], [[name, fmt(t)] for name, t in rows])
 
 
 def gradient_checks(quick: bool) -> None:
@@ -160,6 +175,7 @@ def gradient_checks(quick: bool) -> None:
           ["loss", "time", "worst relative error", "verdict"], rows)
     planted_wrong_vjp()
     torch_gradcheck()
+    jax_check_grads()
 
 
 def planted_wrong_vjp() -> None:
@@ -198,6 +214,35 @@ def torch_gradcheck() -> None:
     print(f"\ntorch.autograd.gradcheck(fast_mode=True) on the large two-layer net's parameters: "
           f"{fmt(time.perf_counter() - start)}, passed={ok} (its full mode, one difference per "
           f"entry of 307,200 + … parameters, is out of reach)")
+
+
+def jax_check_grads() -> None:
+    try:
+        import jax
+        import jax.numpy as jnp
+        from jax.test_util import check_grads
+    except ImportError:
+        print("\njax.test_util.check_grads: JAX not installed.")
+        return
+    jax.config.update("jax_enable_x64", True)
+    g = losses.two_layer_net(N=500, D=3072, H=100, C=10)
+    X, y = jnp.asarray(g.value("X")), np.asarray(g.value("y"))
+    params = [jnp.asarray(g.value(n)) for n in ("W1", "b1", "W2", "b2")]
+
+    def loss(W1, b1, W2, b2):
+        S = jnp.maximum(X @ W1 + b1, 0) @ W2 + b2
+        logp = jax.nn.log_softmax(S, axis=1)
+        return -jnp.mean(logp[np.arange(len(y)), y]) + 0.05 * (jnp.sum(W1 * W1) + jnp.sum(W2 * W2))
+
+    start = time.perf_counter()
+    try:
+        check_grads(loss, params, order=1, modes=["rev"])
+        verdict = "passed"
+    except AssertionError as err:  # its steps cross ReLU kinks: a right gradient fails
+        detail = [line for line in str(err).splitlines() if "relative difference" in line]
+        verdict = f"FAILED a right gradient ({detail[0].strip() if detail else 'mismatch'})"
+    print(f"\njax.test_util.check_grads(order=1, modes=['rev']) on the same parameters: "
+          f"{fmt(time.perf_counter() - start)}, {verdict}")
 
 
 def whole_command(quick: bool) -> None:

@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import difflib
+import functools
 import math
 
 import networkx as nx
@@ -43,15 +44,19 @@ class _Step:
         self.node = node
         self.attrs = G.nodes[node]
         self.op = OPS[self.attrs["op"]] if self.attrs["kind"] == "op" else None
-        self.forward = self.op.forward if self.op else None
         self.params = self.attrs["params"]
+        # Parameters bound once: no keyword unpacking on every evaluation.
+        self.forward = (None if self.op is None else
+                        functools.partial(self.op.forward, **self.params) if self.params
+                        else self.op.forward)
         in_edges = sorted(G.in_edges(node, keys=True, data=True), key=lambda e: e[2])
         # (argument node dict, edge dict), in slot order
         self.args = [(G.nodes[u], d) for u, _, k, d in in_edges]
         self.arg_attrs = [a for a, _ in self.args]
         out_shape = self.attrs["shape"]
         # (vjp, edge dict, argument shape, must the contribution be summed to that shape)
-        self.grad_slots = [(self.op.vjp[k], d, a["shape"], a["shape"] != out_shape)
+        self.grad_slots = [(functools.partial(self.op.vjp[k], **self.params) if self.params
+                            else self.op.vjp[k], d, a["shape"], a["shape"] != out_shape)
                            for k, (u, _, _, d) in enumerate(in_edges)
                            for a in [G.nodes[u]] if (u, node, k) in flowing]
         self.out_edges = [d for u, v, k, d in G.out_edges(node, keys=True, data=True)
@@ -77,6 +82,7 @@ class Graph:
         order = list(G) if _is_topological(G) else list(nx.topological_sort(G))
         self._steps = [_Step(G, n, flowing) for n in order]
         self._position = {s.node: i for i, s in enumerate(self._steps)}
+        self._op_steps = [s for s in self._steps if s.op is not None]
         self._backward_steps = [s for s in reversed(self._steps) if s.grad_slots or s.out_edges]
         self._scalar_loss = math.prod(G.nodes[self.loss_id]["shape"]) == 1
         for step in self._steps:  # nodes no gradient reaches keep grad None for good
@@ -142,17 +148,15 @@ class Graph:
 
         Returns the output's value: the loss.
         """
-        steps = self._steps if changed is None else self._downstream_of(changed)
+        steps = self._op_steps if changed is None else self._downstream_of(changed)
         ndarray = np.ndarray
         with np.errstate(all="ignore"):  # NaN and Inf are reported, not warned about
             for step in steps:
-                if step.forward is None:
-                    continue
                 args = [a["value"] for a in step.arg_attrs]
                 for (_, d), value in zip(step.args, args):
                     d["value"] = value
                 try:
-                    out = step.forward(*args, **step.params)
+                    out = step.forward(*args)
                 except NumericalError as err:
                     raise NumericalError(f"node {step.node!r}: {err}") from None
                 step.attrs["value"] = out[()] if type(out) is ndarray and not out.ndim else out
@@ -181,7 +185,7 @@ class Graph:
                 args = [a["value"] for a in step.arg_attrs]
                 for vjp, d, shape, reduce in step.grad_slots:
                     try:
-                        contribution = vjp(g, out, *args, **step.params)
+                        contribution = vjp(g, out, *args)
                     except NumericalError as err:
                         raise NumericalError(f"node {step.node!r} (backward): {err}") from None
                     if reduce:
@@ -202,8 +206,8 @@ class Graph:
     def _downstream_of(self, leaf: str) -> list:
         if leaf not in self._downstream:
             self._node(leaf)
-            below = nx.descendants(self.nx, leaf) | {leaf}
-            self._downstream[leaf] = [s for s in self._steps if s.node in below]
+            below = nx.descendants(self.nx, leaf)
+            self._downstream[leaf] = [s for s in self._op_steps if s.node in below]
         return self._downstream[leaf]
 
     def first_nonfinite(self) -> tuple[str | None, str | None]:
