@@ -7,7 +7,6 @@ no output file), 3 an internal error (a bug: one line too).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import warnings

@@ -101,7 +101,7 @@ def _markdown(d, title, loss, forward, backward, leaves) -> str:
             lines.append(f"- ${tex(Grad(n))} = {tex(term)}$ (into ${tex(value)}$, `{op}`)")
             continue
         lines.append(f"- ${tex(Name(n))}$ reaches the loss along {len(parts)} edges:")
-        for i, (value, op, rule, term) in enumerate(parts, start=1):
+        for i, (value, op, _, term) in enumerate(parts, start=1):
             lines.append(f"  {i}. into ${tex(value)}$ (`{op}`): ${tex(term)}$")
         lines.append(f"  - sum: ${tex(Grad(n))} = {tex(total)}$")
     lines += ["", "**Result**", ""]
@@ -130,7 +130,7 @@ def _latex(d, title, loss, forward, backward, leaves) -> str:
             value, op, _, term = parts[0]
             rows.append(f"{tex(Grad(n))} &= {tex(term)} && \\text{{into }} {tex(value)}")
             continue
-        for i, (value, op, _, term) in enumerate(parts, start=1):
+        for i, (value, _, _, term) in enumerate(parts, start=1):
             rows.append(f"\\text{{path {i}: }} & {tex(term)} && \\text{{into }} {tex(value)}")
         rows.append(f"{tex(Grad(n))} &= {tex(total)} && \\text{{the sum of the {len(parts)} paths}}")
     out += align(rows)

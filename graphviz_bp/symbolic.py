@@ -90,10 +90,7 @@ class Derivation:
     node_local: dict = field(default_factory=dict)     # node → term (sum over its edges)
     node_expanded: dict = field(default_factory=dict)
     rule_used: dict = field(default_factory=dict)      # (u, v, slot) → the op's rule, as text
-
-    @property
-    def labels(self) -> dict:
-        return {n: d["label"] for n, d in self.graph.nx.nodes(data=True) if d["label"]}
+    labels: dict = field(default_factory=dict)         # node → its display label
 
     def text(self, term: Term) -> str:
         return to_text(term, self.labels, self.facts.scalars)
@@ -183,7 +180,8 @@ def _derive(g: Graph, expanded: bool) -> Derivation:
     shapes = {n: tuple(d["shape"]) for n, d in G.nodes(data=True)}
     scalars = frozenset(n for n, shape in shapes.items() if not shape)
     facts = Facts(symmetric_nodes(G), scalars, shapes)
-    d = Derivation(g, facts, _value_terms(G))
+    d = Derivation(g, facts, _value_terms(G),
+                   labels={n: a["label"] for n, a in G.nodes(data=True) if a["label"]})
     loss = G.graph["loss"]
     loss_shape = G.nodes[loss]["shape"]
     seed = ONE if not loss_shape else Op("ones_like", (d.value[loss],))

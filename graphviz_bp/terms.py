@@ -521,6 +521,7 @@ NOTATION = {
     "softmax_ce": ("CE({0}, {1})", r"\operatorname{{CE}}\left({0}, {1}\right)"),
 }
 
+
 def _sum_axis(t) -> str:
     axis = t.param("axis")
     return "" if axis is None else "_rows" if axis == 0 else f"_axis{axis}"

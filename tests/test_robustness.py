@@ -1,7 +1,6 @@
 """Hostile expressions, broken numbers, bad files and labels: no crash, no lie, no code run."""
 
 import json
-import os
 import shutil
 import subprocess
 import sys

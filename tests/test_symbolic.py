@@ -8,7 +8,6 @@ import sys
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 import graphviz_bp as bp
 from graphviz_bp import losses
