@@ -81,7 +81,6 @@ class Graph:
         flowing = gradient_edges(G)
         order = list(G) if _is_topological(G) else list(nx.topological_sort(G))
         self._steps = [_Step(G, n, flowing) for n in order]
-        self._position = {s.node: i for i, s in enumerate(self._steps)}
         self._op_steps = [s for s in self._steps if s.op is not None]
         self._backward_steps = [s for s in reversed(self._steps) if s.grad_slots or s.out_edges]
         self._scalar_loss = math.prod(G.nodes[self.loss_id]["shape"]) == 1

@@ -13,7 +13,6 @@ reads back), as Unicode text (:func:`to_text`) and as LaTeX (:func:`to_latex`).
 from __future__ import annotations
 
 import ast
-import math
 from dataclasses import dataclass, field
 
 __all__ = ["Term", "Name", "Num", "Grad", "Op", "Facts", "instantiate", "simplify", "to_expr",
@@ -600,7 +599,3 @@ def _base(tex: str) -> str:
 def to_latex(t: Term, labels: dict | None = None, scalars=frozenset()) -> str:
     """The term in LaTeX math (standard macros only: \\frac, \\top, \\odot, \\operatorname)."""
     return _show_latex(t, labels, frozenset(scalars))
-
-
-def is_number(t: Term) -> bool:
-    return isinstance(t, Num) and math.isfinite(t.value)
