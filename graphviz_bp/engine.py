@@ -27,7 +27,7 @@ from .errors import GraphvizBPError, NumericalError, ShapeError, UnknownNameErro
 from .graph import Expr, gradient_edges, to_networkx
 from .ops import OPS, unbroadcast
 
-__all__ = ["Graph", "value_of"]
+__all__ = ["Graph", "value_of", "has_nonfinite"]
 
 
 class _Step:
@@ -215,13 +215,9 @@ class Graph:
         Forwards is in topological order (a leaf given a NaN counts); backwards, in the
         order the reverse pass reaches nodes. None where every number is finite.
         """
-        def broken(value) -> bool:
-            array = np.asarray(value)
-            return np.issubdtype(array.dtype, np.floating) and not np.all(np.isfinite(array))
-
-        forward = next((s.node for s in self._steps if broken(s.attrs["value"])), None)
+        forward = next((s.node for s in self._steps if has_nonfinite(s.attrs["value"])), None)
         backward = next((s.node for s in reversed(self._steps)
-                         if s.attrs["grad"] is not None and broken(s.attrs["grad"])), None)
+                         if has_nonfinite(s.attrs["grad"])), None)
         return forward, backward
 
     def _repr_svg_(self) -> str:
@@ -232,6 +228,14 @@ class Graph:
 
     def __repr__(self):
         return f"<Graph loss={self.loss_id!r} nodes={self.nx.number_of_nodes()} value={self.loss:.6g}>"
+
+
+def has_nonfinite(value) -> bool:
+    """True for a float array or number holding NaN or ±Inf (None and integers: False)."""
+    if value is None:
+        return False
+    array = np.asarray(value)
+    return bool(np.issubdtype(array.dtype, np.floating) and not np.all(np.isfinite(array)))
 
 
 def value_of(expr: Expr):

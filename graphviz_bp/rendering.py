@@ -35,6 +35,7 @@ import graphviz
 import networkx as nx
 import numpy as np
 
+from .engine import has_nonfinite
 from .errors import EngineNotFoundError, RenderError
 from .graph import path_mark
 
@@ -359,7 +360,7 @@ def to_dot(g, show: str = "all", compact: bool | None = None) -> str:
                 rows.append(f'<FONT COLOR="{STYLE["grad_color"]}">{_html(total)}</FONT>')
             if show_grads:
                 rows.append(_html_block(d["grad"], STYLE["grad_color"], "= "))
-        if _broken(d["value"]) or _broken(d["grad"]):
+        if has_nonfinite(d["value"]) or has_nonfinite(d["grad"]):
             attrs.update(STYLE["nonfinite"])
             if attrs.get("shape") == "box":
                 attrs["style"] = "rounded,filled"
@@ -388,7 +389,7 @@ def to_dot(g, show: str = "all", compact: bool | None = None) -> str:
             attrs.update(color=grad_color, penwidth="2")
         if e["grad"] is None:
             classes.append("no-grad")
-        if _broken(e["value"]) or _broken(e["grad"]):
+        if has_nonfinite(e["value"]) or has_nonfinite(e["grad"]):
             attrs.update(STYLE["nonfinite_edge"])
             classes.append("nonfinite")
         rows = []
@@ -432,14 +433,6 @@ class _Formulas:
 
     def node(self, n) -> str:
         return self._text(self.derivation.node_local[n])
-
-
-def _broken(value) -> bool:
-    """True for an array or number holding NaN or ±Inf (drawn red)."""
-    if value is None:
-        return False
-    array = np.asarray(value)
-    return bool(np.issubdtype(array.dtype, np.floating) and not np.all(np.isfinite(array)))
 
 
 def _node_tooltip(n, d, compact: bool = False) -> list[str]:

@@ -21,23 +21,13 @@ NONFINITE = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
 
 
 def _plain(value):
-    """A value as JSON data: nested lists, or a Python number; None stays None. JSON has
-    no NaN or infinity: those are written as the strings "NaN", "Infinity", "-Infinity"."""
-    if value is None:
-        return None
-    return _finite_or_text(np.asarray(value).tolist())
-
-
-def _finite_or_text(data):
-    if isinstance(data, list):
-        return [_finite_or_text(x) for x in data]
-    if isinstance(data, float) and not np.isfinite(data):
-        return NONFINITE[str(data)]
-    return data
+    """A value as plain data: nested lists, or a Python number; None stays None."""
+    return None if value is None else np.asarray(value).tolist()
 
 
 def to_json(document: dict) -> str:
-    """Strict JSON (no bare NaN): non-finite numbers become the strings of :func:`_plain`."""
+    """Strict JSON: JSON has no NaN or infinity, so those are written as the strings
+    "NaN", "Infinity" and "-Infinity"."""
     def clean(x):
         if isinstance(x, dict):
             return {k: clean(v) for k, v in x.items()}
