@@ -20,7 +20,9 @@ def numpy_autoencoder(g):
         r = W.T @ z - x
         loss = 0.5 * float(np.sum(r * r))
         Wr = W @ r
-        return loss, {"W": Wr @ x.T + z @ r.T, "x": W.T @ Wr - r}
+        # Outer products by broadcasting: 2–3× faster than `Wr @ x.T` (BLAS with an inner
+        # dimension of 1), and what graphviz-bp does, so that only the engine is compared.
+        return loss, {"W": Wr * x.T + z * r.T, "x": W.T @ Wr - r}
     return run
 
 

@@ -2,6 +2,7 @@
 
     python bench/run.py            # the full table (a few minutes)
     python bench/run.py --quick    # fewer repetitions
+    python bench/run.py --only passes --only memory   # some sections only
 
 Every time is a median of repeated runs after a warm-up; ratios are against the fastest
 in the row's group. Peers that are not installed (PyTorch, JAX, torchviz) are said to be
@@ -265,14 +266,33 @@ def whole_command(quick: bool) -> None:
     table("Whole commands as processes (start-up included)", ["command", "median"], rows)
 
 
+SECTIONS = {"passes": forward_backward, "memory": memory, "figures": figures,
+            "checks": gradient_checks, "commands": whole_command}
+
+
+def warm_allocator() -> None:
+    """Let glibc's allocator settle before anything is timed.
+
+    Until a block of some size has been freed, glibc maps every allocation above 128 KiB
+    afresh and the first touch of each page faults: a 256×1024 array costs ~500 faults.
+    Freeing one 16 MiB block raises that threshold, so that large arrays are reused from
+    the heap for every implementation alike, whichever runs first.
+    """
+    block = np.ones(2**21)
+    del block
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repetitions")
+    parser.add_argument("--only", choices=SECTIONS, action="append",
+                        help="run this section only (may be repeated)")
     args = parser.parse_args()
     print(f"## graphviz-bp benchmark\n\n{platform.processor() or platform.machine()}, "
           f"{os.cpu_count()} cores, Python {platform.python_version()}, numpy {np.__version__}")
-    for section in (forward_backward, memory, figures, gradient_checks, whole_command):
-        section(args.quick)
+    warm_allocator()
+    for name in args.only or SECTIONS:
+        SECTIONS[name](args.quick)
 
 
 if __name__ == "__main__":

