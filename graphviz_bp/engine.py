@@ -57,8 +57,11 @@ class _Step:
         # the argument's shape where it was broadcast, a number for a scalar, or nothing;
         # the argument's node dict when this edge is its only way to the loss, so that
         # the contribution is the argument's gradient too)
+        vjps = list(op.vjp) if op else []
+        if op and op.reuses and (sibling := _computed_from(G, in_edges[0][0], op.reuses[0])):
+            vjps[0] = _reusing(op.reuses[1], G.nodes[sibling])
         self.grad_slots = [
-            (functools.partial(op.vjp[k], **params) if params else op.vjp[k], d,
+            (functools.partial(vjps[k], **params) if params else vjps[k], d,
              summing_to(shape, out_shape) if op.broadcasts and shape != out_shape
              else _number if shape == () else None,
              G.nodes[u] if len(_flowing_out(G, u, flowing)) == 1 else None)
@@ -67,6 +70,19 @@ class _Step:
         # the edges whose contributions sum to this node's gradient (when there are several)
         out_edges = _flowing_out(G, node, flowing)
         self.out_edges = out_edges if len(out_edges) > 1 else []
+
+
+def _computed_from(G, node, op_name: str):
+    """A node of the graph that applies op ``op_name`` to ``node`` alone, if there is one."""
+    for _, v in G.out_edges(node):
+        if G.nodes[v].get("op") == op_name and G.in_degree(v) == 1:
+            return v
+    return None
+
+
+def _reusing(vjp, source: dict):
+    """The VJP of an op that reuses ``source``'s value (see ``reuses`` in :mod:`.ops`)."""
+    return lambda g, out, a, **params: vjp(g, out, a, source["value"], **params)
 
 
 def _flowing_out(G, node, flowing) -> list[dict]:

@@ -27,6 +27,11 @@ declares, for one op:
     for ops that are not smooth (``relu``, ``abs``): which side of its kink each input
     entry lies on. A finite difference whose two ends see different sides crossed a
     kink and says nothing about the gradient; the gradient checker looks at this;
+``reuses``
+    for a one-argument op whose VJP needs what another op computes from the same
+    argument (∂ log|K|/∂K = K⁻ᵀ needs K⁻¹): that op's name, and the VJP written with
+    its value, ``vjp(g, out, a, value)``. When the graph computes that op of the same
+    node anyway, the engine passes its value rather than computing it a second time;
 ``domain``
     per slot, the inputs the op is defined on: ``real``, ``positive``, ``nonzero``
     (real, kept away from a kink such as ``abs`` or ``relu`` at 0), ``spd`` (a symmetric
@@ -64,6 +69,7 @@ class Op:
     params: dict = field(default_factory=dict)  # static parameters and their defaults
     kinks: Callable | None = None
     rule: tuple | Callable = ()
+    reuses: tuple[str, Callable] | None = None
 
     def rules(self, *arg_shapes: Shape, **params) -> tuple[str | None, ...]:
         """The symbolic backward rule of each slot, for arguments of these shapes."""
@@ -89,14 +95,17 @@ class Op:
 OPS: dict[str, Op] = {}
 
 
-def defop(name, *, symbol, forward, vjp, rule, shape, domain, doc, params=None, kinks=None) -> Op:
+def defop(name, *, symbol, forward, vjp, rule, shape, domain, doc, params=None, kinks=None,
+          reuses=None) -> Op:
     """Add one op to the table."""
     if name in OPS:
         raise ValueError(f"op {name!r} is defined twice")
     if len(domain) != len(vjp) or (not callable(rule) and len(rule) != len(vjp)):
         raise ValueError(f"op {name!r}: one domain entry and one rule per argument slot")
+    if reuses is not None and (len(vjp) != 1 or reuses[0] not in OPS):
+        raise ValueError(f"op {name!r}: reuses needs one argument and an op defined before it")
     op = Op(name, symbol, forward, tuple(vjp), shape, tuple(domain), doc, dict(params or {}),
-            kinks, rule if callable(rule) else tuple(rule))
+            kinks, rule if callable(rule) else tuple(rule), reuses)
     OPS[name] = op
     return op
 
@@ -461,13 +470,14 @@ defop("transpose", symbol="(·)ᵀ", forward=np.transpose, shape=transpose_shape
       vjp=(lambda g, out, a: np.transpose(g),), rule=("g.T",),
       domain=("real",), doc="aᵀ")
 
-defop("logdet", symbol="log|·|", forward=logdet, shape=square_to_scalar_shape,
-      vjp=(lambda g, out, a: g * inv(a).T,), rule=("g * inv(a).T",),
-      domain=("spd",), doc="log det K for det K > 0, by slogdet; ∂/∂K = K⁻ᵀ")
-
 defop("inv", symbol="(·)⁻¹", forward=inv, shape=square_shape,
       vjp=(lambda g, out, a: -out.T @ g @ out.T,), rule=("-out.T @ g @ out.T",),
       domain=("spd",), doc="K⁻¹; ∂L/∂K = −K⁻ᵀ (∂L/∂K⁻¹) K⁻ᵀ")
+
+defop("logdet", symbol="log|·|", forward=logdet, shape=square_to_scalar_shape,
+      vjp=(lambda g, out, a: g * inv(a).T,), rule=("g * inv(a).T",),
+      reuses=("inv", lambda g, out, a, inverse: g * inverse.T),
+      domain=("spd",), doc="log det K for det K > 0, by slogdet; ∂/∂K = K⁻ᵀ")
 
 defop("solve", symbol="(·)⁻¹(·)", forward=solve, shape=solve_shape,
       vjp=(_solve_vjp_left, _solve_vjp_right), rule=_solve_rules,

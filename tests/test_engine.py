@@ -143,3 +143,21 @@ def test_a_gradient_held_by_the_caller_survives_the_next_pass():
     g.evaluate()
     assert g.grad("W") is not held and not np.allclose(g.grad("W"), kept)
     np.testing.assert_array_equal(held, kept)
+
+
+def test_log_det_reuses_the_inverse_the_graph_computes(monkeypatch):
+    # ∂ log|K|/∂K = K⁻ᵀ: the GP-LVM has K⁻¹ as a node already, so one inverse per pass.
+    calls = []
+    real_inv = np.linalg.inv
+    monkeypatch.setattr(np.linalg, "inv", lambda a: calls.append(a.shape) or real_inv(a))
+    both = losses.gplvm(N=5, seed=3)
+    calls.clear()
+    both.evaluate()
+    assert calls == [(5, 5)]
+    alone = losses.gplvm_l1(N=5, seed=3)  # no K⁻¹ node: the VJP inverts K itself
+    calls.clear()
+    alone.evaluate()
+    assert calls == [(5, 5)]
+    K = both.value("K")
+    np.testing.assert_allclose(both.nx.edges["K", "logdet_9", 0]["grad"],
+                               -both.value("D") / 2 * real_inv(K).T, rtol=1e-12)

@@ -260,3 +260,18 @@ def test_a_broadcast_bias_gradient_is_summed_once_per_pass():
         assert np.shape(summed) == shape
         np.testing.assert_allclose(summed, expected, rtol=1e-14)
         np.testing.assert_allclose(unbroadcast(g, shape), expected, rtol=1e-14)
+
+
+@pytest.mark.parametrize("name", sorted(n for n, op in OPS.items() if op.reuses))
+@settings(max_examples=20, deadline=None)
+@given(data=st.data(), seed=st.integers(0, 2**32 - 1))
+def test_a_vjp_reusing_another_ops_value_equals_the_vjp(name, data, seed):
+    op = OPS[name]
+    other, vjp = op.reuses
+    arg_shapes, params = data.draw(CASES[name](op))
+    params = {**op.params, **params}
+    (a,) = inputs(op, arg_shapes, params, seed)
+    out = op.forward(a, **params)
+    g = np.random.default_rng(seed + 1).normal(size=np.shape(out))
+    np.testing.assert_allclose(vjp(g, out, a, OPS[other].forward(a), **params),
+                               op.vjp[0](g, out, a, **params), rtol=1e-13, atol=1e-13)
