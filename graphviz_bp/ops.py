@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import functools
 import math
+import operator
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -428,25 +429,27 @@ def _solve_rules(a: Shape, b: Shape, **_):
 
 
 # ---------------------------------------------------------------- arithmetic
+# Python's operators rather than the ufuncs: the same for arrays, and for the numpy
+# scalars of scalar nodes (α, ½, the loss terms) ten times faster (0.13 against 1.6 µs).
 
-defop("add", symbol="+", forward=np.add, shape=broadcast_shape,
+defop("add", symbol="+", forward=operator.add, shape=broadcast_shape,
       vjp=(lambda g, out, a, b: g, lambda g, out, a, b: g), rule=("g", "g"),
       domain=("real", "real"), doc="a + b (numpy broadcasting)")
 
-defop("sub", symbol="−", forward=np.subtract, shape=broadcast_shape,
+defop("sub", symbol="−", forward=operator.sub, shape=broadcast_shape,
       vjp=(lambda g, out, a, b: g, lambda g, out, a, b: -g), rule=("g", "-g"),
       domain=("real", "real"), doc="a − b (numpy broadcasting)")
 
-defop("mul", symbol="⊙", forward=np.multiply, shape=broadcast_shape,
+defop("mul", symbol="⊙", forward=operator.mul, shape=broadcast_shape,
       vjp=(lambda g, out, a, b: g * b, lambda g, out, a, b: g * a), rule=("g * b", "g * a"),
       domain=("real", "real"), doc="a ⊙ b, elementwise (numpy broadcasting)")
 
-defop("div", symbol="÷", forward=np.divide, shape=broadcast_shape,
+defop("div", symbol="÷", forward=operator.truediv, shape=broadcast_shape,
       vjp=(lambda g, out, a, b: g / b, lambda g, out, a, b: -g * out / b),
       rule=("g / b", "-g * out / b"),
       domain=("real", "nonzero"), doc="a / b, elementwise (numpy broadcasting)")
 
-defop("neg", symbol="−", forward=np.negative, shape=same_shape,
+defop("neg", symbol="−", forward=operator.neg, shape=same_shape,
       vjp=(lambda g, out, a: -g,), rule=("-g",),
       domain=("real",), doc="−a")
 
