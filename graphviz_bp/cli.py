@@ -13,8 +13,8 @@ import warnings
 
 from . import graph, losses
 from .errors import GraphvizBPError
-from .rendering import (COMPACT_NODES, ENGINES, FORMATS, compact_note, draw, format_of, to_dot,
-                        write_atomically)
+from .rendering import (COMPACT_NODES, ENGINES, FOLD_NODES, FORMATS, compact_note, draw,
+                        format_of, to_dot, write_atomically)
 from .sources import Source, builtin_source, expression_source, file_source
 
 # Each command imports the rest of what it needs itself: start-up is part of every command.
@@ -189,7 +189,9 @@ def parser() -> argparse.ArgumentParser:
                    help="bundled: the Graphviz inside pygraphviz (default); system: `dot` on PATH")
     p.add_argument("--compact", action=argparse.BooleanOptionalAction, default=None,
                    help=f"numbers in tooltips instead of on the edges (default: past "
-                        f"{COMPACT_NODES} nodes, where they would make the layout slow)")
+                        f"{COMPACT_NODES} nodes, where they would make the layout slow), and "
+                        f"runs of alike layers folded into one box (default: past {FOLD_NODES} "
+                        f"nodes); --no-compact draws everything")
     p.set_defaults(run=cmd_render)
 
     p = commands.add_parser("inspect", help="a table of every node: value, gradient, paths",

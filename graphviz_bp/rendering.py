@@ -40,7 +40,7 @@ from .errors import EngineNotFoundError, RenderError
 from .graph import path_mark
 
 __all__ = ["to_dot", "render", "draw", "SHOWS", "FORMATS", "ENGINES", "STYLE", "RenderWarning",
-           "compact_note", "COMPACT_NODES"]
+           "compact_note", "COMPACT_NODES", "FOLD_NODES"]
 
 #: What a figure can show; ``show`` is one of these or a comma list of the first three.
 SHOWS = ("values", "gradients", "formulas", "all", "structure")
@@ -56,6 +56,10 @@ TOOLTIP_ENTRIES = 1000
 #: tooltips (edge labels become extra nodes of the layout, its slowest part), tooltips
 #: are summarized, and the layout's search is limited.
 COMPACT_NODES = 400
+#: Past this many nodes, runs of four or more alike layers fold into one box (see
+#: :func:`folds`): a column of hundreds of alike layers is read by nobody, and as a PNG
+#: it outgrows the largest image Cairo draws (32767 pixels).
+FOLD_NODES = 150
 COMPACT_LAYOUT = {"nslimit": "2", "nslimit1": "2", "mclimit": "0.5"}
 
 STYLE = {
@@ -249,17 +253,28 @@ def is_compact(g, compact: bool | None = None) -> bool:
     return g.nx.number_of_nodes() > COMPACT_NODES if compact is None else bool(compact)
 
 
+def folded_nodes(g, compact: bool | None = None) -> dict[str, str]:
+    """:func:`folds` where the figure folds: past :data:`FOLD_NODES` nodes or when asked
+    compact (``compact=False`` draws every layer)."""
+    fold = g.nx.number_of_nodes() > FOLD_NODES if compact is None else bool(compact)
+    return folds(g.nx) if fold else {}
+
+
 def compact_note(g, compact: bool | None = None) -> str | None:
-    """The one line that says what a compact figure leaves out, or None."""
-    if not is_compact(g, compact):
-        return None
-    why = f"more than {COMPACT_NODES} nodes" if compact is None else "as asked"
-    boxes = sorted(set(folds(g.nx).values()), key=lambda b: int(b.split("_")[1]))
-    folded = "".join(f"; layers {b.split('_')[1]}–{b.split('_')[2]} folded into one box"
-                     for b in boxes)
-    return (f"{g.nx.number_of_nodes()} nodes: values, gradients and formulas are in the "
-            f"tooltips instead of on the edges, summarized{folded} ({why}; inspect shows "
-            "every number)")
+    """The one line that says what a compact or folded figure leaves out, or None."""
+    boxes = sorted(set(folded_nodes(g, compact).values()), key=lambda b: int(b.split("_")[1]))
+    folded = "; ".join(f"layers {b.split('_')[1]}–{b.split('_')[2]} folded into one box"
+                       for b in boxes)
+    nodes = g.nx.number_of_nodes()
+    if is_compact(g, compact):
+        why = f"more than {COMPACT_NODES} nodes" if compact is None else "as asked"
+        return (f"{nodes} nodes: values, gradients and formulas are in the tooltips instead "
+                f"of on the edges, summarized{'; ' + folded if folded else ''} ({why}; "
+                "inspect shows every number)")
+    if folded:
+        why = f"more than {FOLD_NODES} nodes" if compact is None else "as asked"
+        return f"{nodes} nodes: {folded} ({why}; --no-compact draws every layer)"
+    return None
 
 
 def _plain(lines: list[str]) -> str:
@@ -292,13 +307,15 @@ def to_dot(g, show: str = "all", compact: bool | None = None) -> str:
     ``formulas`` (each edge's gradient as a formula), ``structure`` (the computational
     graph alone, as drawn in a hand-written solution), or a comma list such as
     ``values,formulas``. ``compact`` (default: past :data:`COMPACT_NODES` nodes) keeps
-    the edges bare, summarizes tooltips and folds runs of alike layers into one box
-    marked ×N (see :func:`folds`), so that large graphs lay out in seconds.
+    the edges bare and summarizes tooltips, so that large graphs lay out in seconds;
+    runs of alike layers fold into one box marked ×N (see :func:`folds`) past
+    :data:`FOLD_NODES` nodes or when ``compact`` is true; ``compact=False`` draws all.
     """
     parts = parse_show(show)
     from .ops import OPS
 
     G = g.nx
+    folded = folded_nodes(g, compact)
     compact = is_compact(g, compact)
     show_values = "values" in parts and not compact
     show_grads = "gradients" in parts and not compact
@@ -315,7 +332,6 @@ def to_dot(g, show: str = "all", compact: bool | None = None) -> str:
             for i, key in enumerate(flowing, start=1):
                 path_number[key] = i
 
-    folded = folds(G) if compact else {}
     for box in sorted(set(folded.values()), key=lambda b: int(b.split("_")[1])):
         first, last = (int(x) for x in box.split("_")[1:])
         count = last - first + 1

@@ -288,6 +288,22 @@ def test_a_deep_net_goes_compact_by_itself_and_says_so(tmp_path):
     assert "node-W3" not in drawn and "node-Z100" not in drawn
 
 
+def test_a_net_of_fifty_layers_folds_but_keeps_its_numbers_and_says_so():
+    from graphviz_bp.rendering import COMPACT_NODES, FOLD_NODES, compact_note
+
+    g = losses.fc_net(hidden_dims=[4] * 50)
+    assert FOLD_NODES < g.nx.number_of_nodes() <= COMPACT_NODES
+    assert compact_note(g) == ("363 nodes: layers 3–49 folded into one box "
+                               "(more than 150 nodes; --no-compact draws every layer)")
+    svg = draw(to_dot(g), "svg")
+    assert {"node-W2", "node-W50", "node-fold_3_49"} <= ids(svg, "node")
+    assert "node-W3" not in ids(svg, "node")
+    edge = group(ET.fromstring(svg), "edge-X-matmul_1-0")  # numbers still on the edges
+    assert "∇" in texts(edge)
+    assert compact_note(g, compact=False) is None
+    assert "node-W3" in ids(draw(to_dot(g, compact=False), "svg"), "node")
+
+
 def test_folding_changes_the_drawing_only():
     from graphviz_bp.rendering import folds, layers
 
