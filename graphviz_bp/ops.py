@@ -337,18 +337,24 @@ def _row_numbers(n: int):
     return rows
 
 
+def _log_sum_exp(rows):
+    """log Σⱼ exp(rows[i, j]) for each row i, without overflow."""
+    if rows.size <= 256:  # one numpy call: its overhead is what small arrays cost
+        return np.logaddexp.reduce(rows, axis=1)
+    top = np.maximum.reduce(rows, axis=1)  # five calls, but 2× faster per entry
+    return np.log(np.add.reduce(np.exp(rows - top[:, None]), axis=1)) + top
+
+
 def cross_entropy(logits, labels, axis=-1):
     rows, label_entries = _examples_last(logits, labels, axis)
-    shifted = rows - np.maximum.reduce(rows, axis=1, keepdims=True)
-    log_sums = np.log(np.add.reduce(np.exp(shifted), axis=1))
-    return np.add.reduce(log_sums - shifted[label_entries]) / len(log_sums)
+    return np.add.reduce(_log_sum_exp(rows) - rows[label_entries]) / len(rows)
 
 
 def cross_entropy_vjp(g, out, logits, labels, axis=-1):
     rows, label_entries = _examples_last(logits, labels, axis, check=False)
     examples = len(rows)
-    d = np.exp(rows - np.maximum.reduce(rows, axis=1, keepdims=True))
-    d *= (g / examples) / np.add.reduce(d, axis=1, keepdims=True)
+    d = np.exp(rows - _log_sum_exp(rows)[:, None])  # softmax
+    d *= g / examples
     d[label_entries] -= g / examples
     return _from_rows(d, logits, axis)
 
