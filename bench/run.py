@@ -4,10 +4,11 @@
     python bench/run.py --quick    # fewer repetitions
     python bench/run.py --only passes --only memory   # some sections only
 
-Every time is a median of repeated runs after a warm-up; ratios are against the fastest
-in the row's group. Peers that are not installed (PyTorch, JAX, torchviz) are said to be
-missing, never required. Before timing, each peer's gradients are checked to equal
-graphviz-bp's, so every row times the same computation.
+Every time is a median of repeated runs after a warm-up; forward + backward times are
+taken in turns, so that a shared machine's drift touches every column alike. Ratios are
+against the fastest in the row's group. Peers that are not installed (PyTorch, JAX,
+torchviz) are said to be missing, never required. Before timing, each peer's gradients
+are checked to equal graphviz-bp's, so every row times the same computation.
 """
 
 from __future__ import annotations
@@ -52,6 +53,25 @@ def median_time(fn, repeat: int, warmup: int = 3) -> float:
     return statistics.median(times)
 
 
+def interleaved_medians(runs: dict, repeat: int, rounds: int = 5) -> dict:
+    """Median time of each of ``runs`` (name -> function), measured in turns.
+
+    Each round times every function ``repeat // rounds`` times in a row, after one call
+    that is not timed (it brings the function's arrays back into cache). Taking turns
+    spreads the drift of a shared machine over every column alike.
+    """
+    times = {name: [] for name in runs}
+    batch = max(1, repeat // rounds)
+    for _ in range(rounds):
+        for name, fn in runs.items():
+            fn()
+            for _ in range(batch):
+                start = time.perf_counter()
+                fn()
+                times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
 def fmt(seconds: float) -> str:
     if seconds < 1e-3:
         return f"{seconds * 1e6:.1f} µs"
@@ -84,16 +104,18 @@ def forward_backward(quick: bool) -> None:
             g = losses.BUILTINS[name](**size)
             large = g.nx.nodes[g.leaves()[0]]["value"].size > 10_000
             repeat = (5 if quick else 15) if large else (200 if quick else 2000)
-            timed = {"graphviz-bp": median_time(g.evaluate, repeat)}
             peers = {"numpy by hand": NUMPY[name](g)}
             if name in torch:
                 peers["PyTorch eager"] = torch[name](g)
             if name in jax:
-                peers["JAX grad"] = jax[name](g, jit=False)
                 peers["JAX jit(grad)"] = jax[name](g, jit=True)
-            for peer, run in peers.items():
+            for run in peers.values():
                 same_gradients(g, run)
-                timed[peer] = median_time(run, max(3, repeat // 10) if peer == "JAX grad" else repeat)
+            timed = interleaved_medians({"graphviz-bp": g.evaluate, **peers}, repeat)
+            if name in jax:  # tracing on every call: hundreds of times slower, timed apart
+                unjitted = jax[name](g, jit=False)
+                same_gradients(g, unjitted)
+                timed["JAX grad"] = median_time(unjitted, max(3, repeat // 10))
             fastest = min(timed.values())
             cells = [f"{fmt(timed[c])} ({timed[c] / fastest:.2f}×)" if c in timed else "not installed"
                      for c in columns]
