@@ -188,7 +188,11 @@ def test_softmax_losses_stay_finite_for_large_logits():
     g = bp.Graph(bp.softmax_ce(S, y) + bp.sum(bp.log_softmax(S)) * 0.0 + bp.sumsq(bp.softmax(S)))
     assert g.first_nonfinite() == (None, None)
     assert np.isfinite(g.loss) and np.all(np.isfinite(g.grad("S")))
-    assert g.loss == pytest.approx((2000.0 + 2000.0 + np.log1p(np.exp(-1.0))) / 2 + 2 - 2 * np.exp(-1) / (1 + np.exp(-1)) * 0 + (1 + (1 / (1 + np.exp(-1))) ** 2 + (np.exp(-1) / (1 + np.exp(-1))) ** 2) - 2, rel=1e-6) or True
+    # Row 0 is one-hot at 1000; row 1 has softmax (0, p, q) with p = e⁻¹ q, q = 1/(1 + e⁻¹).
+    q = 1 / (1 + np.exp(-1.0))
+    p = np.exp(-1.0) * q
+    cross_entropy = (2000.0 + 2000.0 + np.log1p(np.exp(-1.0))) / 2
+    assert g.loss == pytest.approx(cross_entropy + 1.0 + p**2 + q**2, rel=1e-14)
 
 
 @pytest.mark.parametrize("matrix, message", [
