@@ -53,20 +53,26 @@ class _Step:
         in_edges = sorted(G.in_edges(node, keys=True, data=True), key=lambda e: e[2])
         self.arg_attrs = [G.nodes[u] for u, _, _, _ in in_edges]
         self.arg_edges = [d for _, _, _, d in in_edges]
-        # (vjp, edge dict, what makes its result the argument's gradient: a sum back to
-        # the argument's shape where it was broadcast, a number for a scalar, or nothing;
-        # the argument's node dict when this edge is its only way to the loss, so that
-        # the contribution is the argument's gradient too)
         vjps = list(op.vjp) if op else []
         if op and op.reuses and (sibling := _computed_from(G, in_edges[0][0], op.reuses[0])):
             vjps[0] = _reusing(op.reuses[1], G.nodes[sibling])
-        self.grad_slots = [
-            (functools.partial(vjps[k], **params) if params else vjps[k], d,
-             summing_to(shape, out_shape) if op.broadcasts and shape != out_shape
-             else _number if shape == () else None,
-             G.nodes[u] if len(_flowing_out(G, u, flowing)) == 1 else None)
-            for k, (u, _, _, d) in enumerate(in_edges)
-            for shape in [G.nodes[u]["shape"]] if (u, node, k) in flowing]
+        # One (vjp, edge dict, finish, sole) per slot a gradient flows through. ``finish``
+        # makes the VJP's result the argument's gradient: a sum back to the argument's
+        # shape where it was broadcast, a number for a scalar, or nothing. ``sole`` is the
+        # argument's node dict when this edge is its only way to the loss: the
+        # contribution is then its gradient too, and no sum is needed.
+        self.grad_slots = []
+        for k, (u, _, _, d) in enumerate(in_edges):
+            if (u, node, k) not in flowing:
+                continue
+            shape = G.nodes[u]["shape"]
+            if op.broadcasts and shape != out_shape:
+                finish = summing_to(shape, out_shape)
+            else:
+                finish = _number if shape == () else None
+            sole = G.nodes[u] if len(_flowing_out(G, u, flowing)) == 1 else None
+            vjp = functools.partial(vjps[k], **params) if params else vjps[k]
+            self.grad_slots.append((vjp, d, finish, sole))
         # the edges whose contributions sum to this node's gradient (when there are several)
         out_edges = _flowing_out(G, node, flowing)
         self.out_edges = out_edges if len(out_edges) > 1 else []
