@@ -186,26 +186,30 @@ def _tooltip_array(value, compact: bool = False) -> str:
                            max_line_width=120)
 
 
-_INDEXED = re.compile(r"^(.*?[^\d])(\d+)$")
+_INDEXED = re.compile(r"^(.*?)(\d+)(\D*)$")
+
+
+def _stem_and_index(G, n) -> tuple[str, int] | None:
+    """("W#", 3) for a named node W3, ("layer#_W", 3) for layer3_W: the name with its last
+    number taken out, and that number. None for unnamed nodes and names without one."""
+    match = _INDEXED.match(str(n)) if G.nodes[n]["named"] else None
+    return (f"{match.group(1)}#{match.group(3)}", int(match.group(2))) if match else None
 
 
 def layers(G) -> dict[str, int]:
-    """The layer of each node of a net whose nodes are named by layer (W1, b1, Z1, H1, …).
+    """The layer of each node of a net whose nodes are named by layer (W1, b1, Z1, H1, …,
+    or layer1_W, layer1_b, …).
 
-    A named node ``<stem><k>`` is in layer k when ``<stem>`` is numbered at least three
-    times; an unnamed op joins the layer of its first consumer that has one, else of its
-    first argument that has one. Nodes outside any layer are left out.
+    A named node is in layer k when its name's last number is k and the rest of its name
+    (its stem) comes with at least three numbers; an unnamed op joins the layer of its
+    first consumer that has one, else of its first argument that has one. Nodes outside
+    any layer are left out.
     """
+    indexed = {n: found for n in G if (found := _stem_and_index(G, n))}
     counts: dict[str, set] = {}
-    for n in G:
-        match = _INDEXED.match(n)
-        if match and G.nodes[n]["named"]:
-            counts.setdefault(match.group(1), set()).add(int(match.group(2)))
-    layer = {}
-    for n in G:
-        match = _INDEXED.match(n)
-        if match and G.nodes[n]["named"] and len(counts[match.group(1)]) >= 3:
-            layer[n] = int(match.group(2))
+    for stem, k in indexed.values():
+        counts.setdefault(stem, set()).add(k)
+    layer = {n: k for n, (stem, k) in indexed.items() if len(counts[stem]) >= 3}
     for n in reversed(list(nx.topological_sort(G))):  # consumers first
         if n not in layer and not G.nodes[n]["named"]:
             found = [layer[v] for v in G.successors(n) if v in layer]
@@ -227,10 +231,12 @@ def folds(G) -> dict[str, str]:
     for n, k in layer.items():
         members.setdefault(k, []).append(n)
 
+    def role(n):  # a named node by its stem, an unnamed one by its op
+        found = _stem_and_index(G, n)
+        return found[0] if found else G.nodes[n]["op"] or G.nodes[n]["kind"]
+
     def signature(k):
-        return sorted((_INDEXED.match(n).group(1) if _INDEXED.match(n) and G.nodes[n]["named"]
-                       else G.nodes[n]["op"] or G.nodes[n]["kind"], G.nodes[n]["shape"])
-                      for n in members[k])
+        return sorted((role(n), G.nodes[n]["shape"]) for n in members[k])
 
     folded, ks = {}, sorted(members)
     start = 0

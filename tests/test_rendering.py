@@ -328,6 +328,19 @@ def test_folding_changes_the_drawing_only():
         np.testing.assert_array_equal(g.grad(n), grad)
 
 
+def test_layers_are_found_by_the_last_number_in_their_names():
+    from graphviz_bp.rendering import folds, layers
+
+    rng = np.random.default_rng(0)
+    h = bp.data("X", rng.normal(size=(2, 3)))
+    for i in range(1, 9):  # names as a module-style net would give them
+        W = bp.param(f"layer{i}_W", rng.normal(size=(3, 3)))
+        h = bp.tanh(h @ W).named(f"layer{i}_out")
+    g = bp.Graph(bp.sumsq(h))
+    assert layers(g.nx)["layer5_W"] == 5 and layers(g.nx)["layer5_out"] == 5
+    assert set(folds(g.nx).values()) == {"fold_2_6"}  # layer 8 also holds the loss
+
+
 def test_nothing_folds_without_a_run_of_alike_layers():
     from graphviz_bp.rendering import folds
 
