@@ -7,10 +7,11 @@ declares, for one op:
     the value, from numpy inputs;
 ``vjp``
     one function per argument slot, ``vjp[i](g, out, *args, **params)``, giving the
-    gradient that flows back into argument ``i`` when ``g`` = ∂L/∂out arrives. It may
-    return an array of the broadcast shape; the engine sums it back to the argument's
-    shape (numpy broadcasting is undone in one place, ``unbroadcast``). ``None`` marks a
-    slot no gradient flows through (integer labels);
+    gradient that flows back into argument ``i`` when ``g`` = ∂L/∂out arrives, of the
+    argument's shape. Ops that broadcast (shape rule ``broadcast_shape``) may return the
+    broadcast shape instead; the engine sums it back (numpy broadcasting is undone in one
+    place, ``summing_to``). A VJP runs only after its forward succeeded on the same
+    arguments. ``None`` marks a slot no gradient flows through (integer labels);
 ``rule``
     the same VJP as a formula in the expression language (:mod:`graphviz_bp.expr`), one
     per slot, with the same names: ``g`` (∂L/∂out), ``out``, ``a``, ``b`` and the op's
@@ -253,9 +254,16 @@ def sigmoid(a):
     return np.exp(a - np.logaddexp(0.0, a))
 
 
+def log_sum_exp(a, axis=-1):
+    """log Σ exp(a) along ``axis``, kept as an axis of length 1, without overflow."""
+    if np.size(a) <= 256:  # one numpy call: its overhead is what small arrays cost
+        return np.logaddexp.reduce(a, axis=axis, keepdims=True)
+    top = np.maximum.reduce(a, axis=axis, keepdims=True)  # five calls, 2× faster per entry
+    return np.log(np.add.reduce(np.exp(a - top), axis=axis, keepdims=True)) + top
+
+
 def log_softmax(a, axis=-1):
-    shifted = a - a.max(axis=axis, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+    return a - log_sum_exp(a, axis)
 
 
 def softmax(a, axis=-1):
@@ -312,8 +320,8 @@ def _from_rows(rows, like, axis):
 def _examples_last(logits, labels, axis, *, check=True):
     """Logits as (examples, classes), and the index of each row's label entry.
 
-    A VJP is only called after its forward succeeded on the same arguments, so it skips
-    the check of the labels (``check=False``).
+    The VJP skips the check of the labels (``check=False``): its forward, run on the
+    same labels, has checked them.
     """
     labels = np.asarray(labels)
     if labels.dtype.kind not in "iu":
@@ -337,23 +345,15 @@ def _row_numbers(n: int):
     return rows
 
 
-def _log_sum_exp(rows):
-    """log Σⱼ exp(rows[i, j]) for each row i, without overflow."""
-    if rows.size <= 256:  # one numpy call: its overhead is what small arrays cost
-        return np.logaddexp.reduce(rows, axis=1)
-    top = np.maximum.reduce(rows, axis=1)  # five calls, but 2× faster per entry
-    return np.log(np.add.reduce(np.exp(rows - top[:, None]), axis=1)) + top
-
-
 def cross_entropy(logits, labels, axis=-1):
     rows, label_entries = _examples_last(logits, labels, axis)
-    return np.add.reduce(_log_sum_exp(rows) - rows[label_entries]) / len(rows)
+    return np.add.reduce(log_sum_exp(rows, axis=1)[:, 0] - rows[label_entries]) / len(rows)
 
 
 def cross_entropy_vjp(g, out, logits, labels, axis=-1):
     rows, label_entries = _examples_last(logits, labels, axis, check=False)
     examples = len(rows)
-    d = np.exp(rows - _log_sum_exp(rows)[:, None])  # softmax
+    d = np.exp(rows - log_sum_exp(rows, axis=1))  # softmax
     d *= g / examples
     d[label_entries] -= g / examples
     return _from_rows(d, logits, axis)
