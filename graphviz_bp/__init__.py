@@ -7,6 +7,8 @@
     True
 """
 
+import importlib.util
+
 from . import ops
 from .engine import Graph
 from .errors import (
@@ -16,20 +18,38 @@ from .errors import (
     NumericalError,
     RenderError,
     ShapeError,
+    SizeLimitError,
     UnknownNameError,
 )
 from .gradcheck import check_gradients, relative_error
-from .graph import FUNCTIONS, Expr, apply, const, data, param, to_networkx
-from .rendering import render, to_dot
+from .graph import FUNCTIONS, Expr, apply, const, data, param, size_limit, to_networkx
 
 from .functions import *  # noqa: F401,F403  bp.sumsq, bp.logdet, bp.eye, ...
+
+if importlib.util.find_spec("graphviz") is not None:
+    from .dot import to_dot
+    from .drawing import render
+else:  # drawing needs the graphviz package; the rest of graphviz-bp does not
+
+    def render(*args, **kwargs):
+        raise EngineNotFoundError("drawing needs the graphviz package: "
+                                  "pip install graphviz 'pygraphviz>=2'")
+
+    to_dot = render
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Graph", "Expr", "param", "data", "const", "apply", "to_networkx", "ops",
+    "Graph", "Expr", "param", "data", "const", "apply", "to_networkx", "ops", "size_limit",
     "check_gradients", "relative_error", "render", "to_dot",
-    "GraphvizBPError", "ShapeError", "UnknownNameError", "NumericalError",
+    "GraphvizBPError", "ShapeError", "SizeLimitError", "UnknownNameError", "NumericalError",
     "NameConflictError", "RenderError", "EngineNotFoundError",
     *FUNCTIONS,
 ]
+
+
+def __getattr__(name):
+    """An op defined after import (``ops.defop``) is a function of the package at once."""
+    if name in FUNCTIONS:
+        return FUNCTIONS[name]
+    raise AttributeError(f"module 'graphviz_bp' has no attribute {name!r}")

@@ -12,9 +12,10 @@ import sys
 import warnings
 
 from . import graph, losses
-from .errors import GraphvizBPError
-from .rendering import (COMPACT_NODES, ENGINES, FOLD_NODES, FORMATS, compact_note, draw,
-                        format_of, to_dot, write_atomically)
+from .dot import to_dot
+from .drawing import ENGINES, FORMATS, draw, format_of, write_atomically
+from .errors import GraphvizBPError, SizeLimitError
+from .folding import COMPACT_NODES, FOLD_NODES, compact_note
 from .sources import Source, builtin_source, expression_source, file_source
 
 # Each command imports the rest of what it needs itself: start-up is part of every command.
@@ -31,10 +32,6 @@ class UsageError(GraphvizBPError, ValueError):
 
 def source_of(args) -> Source:
     """The loss named on the command line: built-in, ``--expr`` or ``file.py:function``."""
-    if args.max_entries is not None:
-        if args.max_entries < 1:
-            raise UsageError(f"--max-entries must be positive, got {args.max_entries}")
-        graph.MAX_ENTRIES = args.max_entries
     if args.expr is not None:
         if args.source is not None:
             raise UsageError(f"give either a SOURCE or --expr, not both (got {args.source!r})")
@@ -83,7 +80,9 @@ def cmd_render(args) -> int:
         data = draw(to_dot(g, show=args.show, compact=args.compact), fmt, args.engine)
         note = compact_note(g, args.compact)
         if note:
-            print(f"{PROG}: note: {note}", file=sys.stderr)
+            hint = "inspect shows every number" if "tooltips" in note else \
+                "--no-compact draws every layer"
+            print(f"{PROG}: note: {note}; {hint}", file=sys.stderr)
     if out == "-":
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
@@ -106,19 +105,30 @@ def cmd_inspect(args) -> int:
 
 
 def cmd_check(args) -> int:
-    from .claims import check_claim, parse_claim
+    from .claims import check_claim
     from .gradcheck import check_gradients
     from .report import check_data, check_text, to_json
 
     source = source_of(args)
-    claims = [parse_claim(text) for text in args.claim]
+    if args.trials < 1:
+        raise UsageError(f"--trials must be at least 1, got {args.trials}")
+    claims = [_claim(text) for text in args.claim]
     g = source.build(args.seed)
     gradients = check_gradients(g, seed=args.seed)
-    verdicts = [check_claim(source, wrt, text, trials=args.trials, seed=args.seed)
-                for wrt, text in claims]
+    verdicts = [check_claim(g, wrt, text, redraw=lambda trial: source.build(args.seed + trial),
+                            sizes=source.sizes, trials=args.trials) for wrt, text in claims]
     data = check_data(source.name, gradients, verdicts, g)
     print(to_json(data) if args.json else check_text(data))
     return 0 if data["ok"] else 1
+
+
+def _claim(text: str) -> tuple[str, str]:
+    from .claims import parse_claim
+
+    try:
+        return parse_claim(text)
+    except GraphvizBPError as err:
+        raise UsageError(f"--claim: {err}") from None
 
 
 def cmd_derive(args) -> int:
@@ -156,7 +166,7 @@ def _source_arguments(p: argparse.ArgumentParser) -> None:
                    help="with --expr: a number without a gradient, as alpha=0.5")
     p.add_argument("--labels", action="append", default=[], metavar="NAME=I[,J,...]",
                    help="with --expr: integer class labels for softmax_ce, as y=2 or y=0,2,1")
-    p.add_argument("--max-entries", type=int, default=None, metavar="N",
+    p.add_argument("--max-entries", type=int, default=graph.MAX_ENTRIES, metavar="N",
                    help=f"most entries any array may have (default {graph.MAX_ENTRIES:,}); "
                         "larger ones are refused before anything is allocated")
 
@@ -238,9 +248,15 @@ def parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     args = parser().parse_args(argv)
     try:
-        with warnings.catch_warnings():
+        max_entries = getattr(args, "max_entries", graph.MAX_ENTRIES)
+        if max_entries < 1:
+            raise UsageError(f"--max-entries must be positive, got {max_entries}")
+        with warnings.catch_warnings(), graph.size_limit(max_entries):
             warnings.simplefilter("ignore")  # Graphviz layout chatter is not for the terminal
             return args.run(args)
+    except SizeLimitError as err:
+        print(f"{PROG}: error: {err} (raise it with --max-entries)", file=sys.stderr)
+        return 2
     except GraphvizBPError as err:
         print(f"{PROG}: error: {err}", file=sys.stderr)
         return 2

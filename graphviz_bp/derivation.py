@@ -13,10 +13,12 @@ from __future__ import annotations
 import networkx as nx
 
 from .engine import Graph
-from .symbolic import Derivation, derive
-from .symbolic import term_params
+from .errors import GraphvizBPError
 from .graph import path_mark
-from .terms import Grad, Name, Op, simplify, to_latex, to_text
+from .printing import to_latex, to_text
+from .simplify import simplify
+from .symbolic import Derivation, definition, derive
+from .terms import Grad, Name
 
 __all__ = ["write", "FORMATS"]
 
@@ -24,48 +26,39 @@ FORMATS = ("text", "markdown", "latex")
 TOO_LONG = "too long to write out in full; see the steps above"
 
 
-def _steps(d: Derivation):
-    """What a derivation says, independent of the notation: a list of (kind, data)."""
-    G = d.graph.nx
+def _steps(deriv: Derivation):
+    """What a derivation says, independent of the notation: the forward definitions, the
+    backward steps (each node's contributions in path order, and their sum), the results."""
+    G = deriv.graph.nx
     loss = G.graph["loss"]
     order = list(nx.topological_sort(G))
-    forward = []
-    for n in order:
-        node = G.nodes[n]
-        if node["named"] and node["kind"] == "op":
-            args = [d.value[u] for u, _, _ in sorted(G.in_edges(n, keys=True), key=lambda e: e[2])]
-            forward.append((n, simplify(Op(node["op"], tuple(args), term_params(node)), d.facts)))
+    forward = [(n, simplify(definition(G, n, deriv.value), deriv.facts)) for n in order
+               if G.nodes[n]["named"] and G.nodes[n]["kind"] == "op"]
     backward = []
     for n in reversed(order):
-        node = G.nodes[n]
-        if n == loss or not node["named"] or n not in d.node_local:
+        if n == loss or not G.nodes[n]["named"] or n not in deriv.node_local:
             continue
-        edges = [(n, v, k) for _, v, k in G.out_edges(n, keys=True) if (n, v, k) in d.edge_local]
-        parts = []
-        for u, v, k in edges:
-            through = G.nodes[v]["op"]
-            parts.append((d.value[v], through, d.rule_used[(u, v, k)], d.edge_local[(u, v, k)]))
-        backward.append((n, parts, d.node_local[n]))
-    leaves = [(n, d.node_expanded[n]) for n in d.graph.leaves() if n in d.node_local]
+        parts = [(deriv.value[v], G.nodes[v]["op"], deriv.rule_used[(n, v, k)],
+                  deriv.edge_local[(n, v, k)])
+                 for _, v, k, flows in G.out_edges(n, keys=True, data="flows") if flows]
+        backward.append((n, parts, deriv.node_local[n]))
+    leaves = [(n, deriv.node_expanded[n]) for n in deriv.graph.leaves() if n in deriv.node_local]
     return forward, backward, leaves
 
 
 def write(g: Graph, title: str, fmt: str = "text") -> str:
     """The derivation of ``g``'s gradients in ``fmt`` (text, markdown or latex)."""
     if fmt not in FORMATS:
-        from .errors import GraphvizBPError
-
         raise GraphvizBPError(f"unknown format: {fmt!r} (must be one of {', '.join(FORMATS)})")
-    d = derive(g)
-    forward, backward, leaves = _steps(d)
-    loss = g.loss_id
+    deriv = derive(g)
+    forward, backward, leaves = _steps(deriv)
     return {"text": _text, "markdown": _markdown, "latex": _latex}[fmt](
-        d, title, loss, forward, backward, leaves)
+        deriv, title, g.loss_id, forward, backward, leaves)
 
 
-def _text(d, title, loss, forward, backward, leaves) -> str:
+def _text(deriv, title, loss, forward, backward, leaves) -> str:
     def show(term):
-        return to_text(term, d.labels, d.facts.scalars)
+        return to_text(term, deriv.labels, deriv.facts.scalars)
 
     def grad(n):
         return show(Grad(n))
@@ -88,9 +81,9 @@ def _text(d, title, loss, forward, backward, leaves) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _markdown(d, title, loss, forward, backward, leaves) -> str:
+def _markdown(deriv, title, loss, forward, backward, leaves) -> str:
     def tex(term):
-        return to_latex(term, d.labels, d.facts.scalars)
+        return to_latex(term, deriv.labels, deriv.facts.scalars)
 
     lines = [f"## Derivation of {title}", "", "**Forward**", ""]
     lines += [f"- ${tex(Name(n))} = {tex(t)}$" for n, t in forward if tex(t) != tex(Name(n))]
@@ -110,9 +103,9 @@ def _markdown(d, title, loss, forward, backward, leaves) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _latex(d, title, loss, forward, backward, leaves) -> str:
+def _latex(deriv, title, loss, forward, backward, leaves) -> str:
     def tex(term):
-        return to_latex(term, d.labels, d.facts.scalars)
+        return to_latex(term, deriv.labels, deriv.facts.scalars)
 
     def align(rows):
         return ["\\begin{align*}", " \\\\\n".join(rows), "\\end{align*}"]

@@ -16,15 +16,14 @@
 
 from __future__ import annotations
 
-import difflib
 import functools
 import math
 
 import networkx as nx
 import numpy as np
 
-from .errors import GraphvizBPError, NumericalError, ShapeError, UnknownNameError
-from .graph import Expr, gradient_edges, to_networkx
+from .errors import GraphvizBPError, NumericalError, ShapeError, UnknownNameError, did_you_mean
+from .graph import Expr, arguments, gradient_edges, mark_gradient_flow, to_networkx
 from .ops import OPS, summing_to
 
 __all__ = ["Graph", "value_of", "has_nonfinite"]
@@ -50,7 +49,7 @@ class _Step:
                         functools.partial(op.forward, **params) if params else op.forward)
         out_shape = self.attrs["shape"]
         self.finish = _number if out_shape == () else None
-        in_edges = sorted(G.in_edges(node, keys=True, data=True), key=lambda e: e[2])
+        in_edges = arguments(G, node)
         self.arg_attrs = [G.nodes[u] for u, _, _, _ in in_edges]
         self.arg_edges = [d for _, _, _, d in in_edges]
         vjps = list(op.vjp) if op else []
@@ -115,6 +114,7 @@ class Graph:
             raise GraphvizBPError("Graph() takes an Expr or a MultiDiGraph with G.graph['loss']")
         self.nx = G
         self.loss_id = G.graph["loss"]
+        mark_gradient_flow(G)  # a graph made elsewhere may not carry the marks yet
         flowing = gradient_edges(G)
         order = list(G) if _is_topological(G) else list(nx.topological_sort(G))
         self._steps = [_Step(G, n, flowing) for n in order]
@@ -263,11 +263,13 @@ class Graph:
                          if has_nonfinite(s.attrs["grad"])), None)
         return forward, backward
 
-    def _repr_svg_(self) -> str:
-        """The figure, so that a notebook displays an evaluated graph as its SVG."""
-        from .rendering import draw, to_dot  # drawing is optional for the engine
+    #: How a notebook shows a graph: a function of the graph giving SVG text. The drawing
+    #: module sets it when imported; the engine itself draws nothing and needs no drawing
+    #: package.
+    display = None
 
-        return draw(to_dot(self), "svg").decode()
+    def _repr_svg_(self) -> str | None:
+        return None if Graph.display is None else Graph.display(self)
 
     def __repr__(self):
         return f"<Graph loss={self.loss_id!r} nodes={self.nx.number_of_nodes()} value={self.loss:.6g}>"
@@ -286,13 +288,6 @@ def value_of(expr: Expr):
     g = Graph(expr, evaluate=False)
     g.forward()
     return g.output
-
-
-def did_you_mean(name: str, choices: list[str]) -> str:
-    """``"; did you mean 'W'?"`` for the closest choice (case counts least), or ``""``."""
-    lowered = {c.lower(): c for c in choices}
-    close = difflib.get_close_matches(name.lower(), list(lowered), n=1)
-    return f"; did you mean {lowered[close[0]]!r}?" if close else ""
 
 
 def _is_topological(G: nx.MultiDiGraph) -> bool:

@@ -1,6 +1,12 @@
-"""The package's exceptions: one base class, subclasses that are also the builtin they mean."""
+"""The package's exceptions (one base class; subclasses are also the builtin they mean), and
+the helper that suggests a close name in their messages."""
+
+import difflib
 
 __all__ = [
+    "did_you_mean",
+    "check_choice",
+    "SizeLimitError",
     "GraphvizBPError",
     "ShapeError",
     "UnknownNameError",
@@ -26,6 +32,14 @@ class ShapeError(GraphvizBPError, ValueError):
     """Operands whose shapes do not fit the operation (both shapes are in the message)."""
 
 
+class SizeLimitError(ShapeError):
+    """A node larger than the size limit, refused before anything is allocated."""
+
+    def __init__(self, what: str, entries: int, limit: int):
+        super().__init__(f"{what} would have {entries:,} entries, more than the limit of {limit:,}")
+        self.what, self.entries, self.limit = what, entries, limit
+
+
 class UnknownNameError(GraphvizBPError, KeyError):
     """A node name, loss name or option that does not exist."""
 
@@ -44,3 +58,17 @@ class EngineNotFoundError(GraphvizBPError, RuntimeError):
 
 class NameConflictError(GraphvizBPError, ValueError):
     """Two different nodes given the same name, or a name that is not an identifier."""
+
+
+def did_you_mean(name: str, choices) -> str:
+    """``"; did you mean 'W'?"`` for the closest choice (case counts least), or ``""``."""
+    lowered = {str(c).lower(): str(c) for c in choices}
+    close = difflib.get_close_matches(str(name).lower(), list(lowered), n=1)
+    return f"; did you mean {lowered[close[0]]!r}?" if close else ""
+
+
+def check_choice(kind: str, value, allowed, error: type = GraphvizBPError) -> None:
+    """Raise ``error`` naming the allowed values when ``value`` is not one of them:
+    ``unknown engine: 'neato' (must be one of bundled, system)``."""
+    if value not in allowed:
+        raise error(f"unknown {kind}: {value!r} (must be one of {', '.join(allowed)})")

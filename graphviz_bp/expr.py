@@ -28,10 +28,9 @@ import math
 import warnings
 import numbers
 
-from .engine import did_you_mean
-from .errors import GraphvizBPError
+from .errors import GraphvizBPError, did_you_mean
 from .graph import FUNCTIONS, Expr, apply, as_expr
-from .ops import OPS
+from .ops import BINARY_SYNTAX, OPS, operator_op
 
 __all__ = ["parse", "ExpressionError", "MAX_LENGTH", "MAX_EXPONENT", "MAX_EYE"]
 
@@ -42,7 +41,7 @@ MAX_EXPONENT = 1_000
 #: Largest n in ``eye(n)``.
 MAX_EYE = 5_000
 
-_BINARY = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.MatMult: "matmul"}
+_TOKENS = {syntax[0]: token for token, syntax in BINARY_SYNTAX.items()}
 
 
 class ExpressionError(GraphvizBPError, ValueError):
@@ -101,12 +100,13 @@ class _Builder:
             if not isinstance(base, Expr):
                 return self._fold(node, lambda: base ** exponent)
             return base ** exponent
-        opname = _BINARY.get(type(node.op))
-        if opname is None:
+        op = operator_op(_TOKENS.get(type(node.op), ""), 2)
+        if op is None:
             self.fail(f"operator {_describe(node.op)} is not allowed", node)
+        opname = op.name
         left, right = self.build(node.left), self.build(node.right)
-        if not isinstance(left, Expr) and not isinstance(right, Expr) and opname != "matmul":
-            return self._fold(node, lambda: _ARITHMETIC[opname](left, right))
+        if not isinstance(left, Expr) and not isinstance(right, Expr) and op.elementwise:
+            return self._fold(node, lambda: op.forward(left, right))  # 2 * 3: a number
         return apply(opname, left, right)
 
     def visit_UnaryOp(self, node):
@@ -114,16 +114,17 @@ class _Builder:
         if isinstance(node.op, ast.UAdd):
             return operand
         if isinstance(node.op, ast.USub):
-            return -operand if not isinstance(operand, Expr) else apply("neg", operand)
+            return -operand if not isinstance(operand, Expr) else apply(operator_op("-", 1).name, operand)
         self.fail(f"operator {_describe(node.op)} is not allowed", node)
 
     def visit_Attribute(self, node):
-        if node.attr != "T":
+        op = operator_op("." + node.attr, 1)
+        if op is None:
             self.fail(f"only .T is allowed after an expression, not '.{node.attr}'", node)
         value = self.build(node.value)
         if not isinstance(value, Expr):
-            self.fail(".T of a number", node)
-        return value.T
+            self.fail(f".{node.attr} of a number", node)
+        return apply(op.name, value)
 
     def visit_Call(self, node):
         if not isinstance(node.func, ast.Name):
@@ -190,14 +191,6 @@ class _Builder:
         if not isinstance(result, numbers.Real) or not math.isfinite(result):
             self.fail("not a finite real number", node)
         return float(result)
-
-
-_ARITHMETIC = {
-    "add": lambda a, b: a + b,
-    "sub": lambda a, b: a - b,
-    "mul": lambda a, b: a * b,
-    "div": lambda a, b: a / b,
-}
 
 
 def _excerpt(text: str, limit: int = 80) -> str:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import losses
-from .rendering import draw, to_dot, write_atomically
+from .dot import to_dot
+from .drawing import draw, write_atomically
 
 __all__ = ["write_figures", "VARIANTS"]
 

@@ -9,3 +9,9 @@ from .graph import FUNCTIONS
 globals().update(FUNCTIONS)
 
 __all__ = list(FUNCTIONS)
+
+
+def __getattr__(name):
+    if name in FUNCTIONS:
+        return FUNCTIONS[name]
+    raise AttributeError(f"module 'graphviz_bp.functions' has no attribute {name!r}")

@@ -45,8 +45,8 @@ Node attributes:
     ∂L/∂node, the total: the sum of the node's out-edges' ``grad``; ``None`` for nodes
     no gradient reaches (consts and what is computed from consts only). Set by the engine.
 ``multipath``
-    True when a node with a gradient reaches the loss along more than one edge, so its
-    gradient is a sum of several contributions.
+    True when a node reaches the loss along more than one edge a gradient flows back
+    along, so its gradient is a sum of several contributions.
 
 Edge attributes (one edge per argument slot; the edge key is the slot, so ``x * x``
 has two edges from ``x``, keys 0 and 1):
@@ -58,18 +58,32 @@ has two edges from ``x``, keys 0 and 1):
 ``grad``
     the gradient flowing back along this edge alone, summed to the source's shape:
     this path's contribution to the source's ``grad``; ``None`` where no gradient flows.
+``flows``
+    True when a gradient flows back along this edge: its source is a param or input
+    leaf or computed from one, its slot has a VJP (labels have none), and its target
+    receives a gradient from the loss. Set when the graph is made.
+``path``
+    for the out-edges of a ``multipath`` node that a gradient flows along, their number
+    1, 2, … in edge order, which figures, reports and derivations all mark ①, ②, …;
+    else ``None``.
+
+:func:`mark_gradient_flow` sets ``flows``, ``path`` and ``multipath``; :func:`arguments`
+gives an op node's argument edges in slot order.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import math
 import numbers
+from collections.abc import Mapping
 
 import networkx as nx
 import numpy as np
 
-from .errors import GraphvizBPError, NameConflictError, ShapeError
-from .ops import OPS
+from .errors import GraphvizBPError, NameConflictError, ShapeError, SizeLimitError
+from .ops import BINARY_SYNTAX, OPS, UNARY_SYNTAX
 
 __all__ = [
     "Expr",
@@ -83,25 +97,50 @@ __all__ = [
     "FUNCTIONS",
     "LEAF_KINDS",
     "gradient_edges",
+    "mark_gradient_flow",
+    "arguments",
     "path_mark",
     "MAX_ENTRIES",
+    "size_limit",
     "check_size",
 ]
 
 LEAF_KINDS = ("param", "input", "const")
 
-#: Most entries any node may have; a larger result is refused while the graph is built,
-#: before anything is allocated (5·10⁷ float64 entries are 400 MB). The command line
-#: raises it with ``--max-entries``.
+#: Most entries any node may have unless :func:`size_limit` says otherwise: a larger
+#: result is refused while the graph is built, before anything is allocated (5·10⁷ float64
+#: entries are 400 MB).
 MAX_ENTRIES = 50_000_000
+
+_max_entries = contextvars.ContextVar("max_entries", default=MAX_ENTRIES)
+
+
+@contextlib.contextmanager
+def size_limit(max_entries: int):
+    """Within the ``with`` block, refuse any node of more than ``max_entries`` entries.
+
+    >>> import graphviz_bp as bp
+    >>> with bp.size_limit(4):
+    ...     bp.eye(3)
+    Traceback (most recent call last):
+    ...
+    graphviz_bp.errors.SizeLimitError: eye(3) would have 9 entries, more than the limit of 4
+    """
+    if not isinstance(max_entries, numbers.Integral) or max_entries < 1:
+        raise GraphvizBPError(f"the size limit must be a positive integer, got {max_entries!r}")
+    token = _max_entries.set(int(max_entries))
+    try:
+        yield
+    finally:
+        _max_entries.reset(token)
 
 
 def check_size(shape, what: str) -> None:
-    """Refuse a node of ``shape`` larger than :data:`MAX_ENTRIES`, naming ``what``."""
+    """Refuse a node of ``shape`` larger than the size limit, naming ``what``."""
     entries = math.prod(shape)
-    if entries > MAX_ENTRIES:
-        raise ShapeError(f"{what} would have {entries:,} entries, more than the limit of "
-                         f"{MAX_ENTRIES:,} (raise it with --max-entries or graphviz_bp.graph.MAX_ENTRIES)")
+    limit = _max_entries.get()
+    if entries > limit:
+        raise SizeLimitError(what, entries, limit)
 
 
 class Expr:
@@ -137,56 +176,13 @@ class Expr:
         return self
 
     @property
-    def T(self) -> "Expr":
-        return apply("transpose", self)
-
-    @property
     def ndim(self) -> int:
         return len(self.shape)
 
-    def __add__(self, other):
-        return apply("add", self, other)
-
-    def __radd__(self, other):
-        return apply("add", other, self)
-
-    def __sub__(self, other):
-        return apply("sub", self, other)
-
-    def __rsub__(self, other):
-        return apply("sub", other, self)
-
-    def __mul__(self, other):
-        return apply("mul", self, other)
-
-    def __rmul__(self, other):
-        return apply("mul", other, self)
-
-    def __truediv__(self, other):
-        return apply("div", self, other)
-
-    def __rtruediv__(self, other):
-        return apply("div", other, self)
-
-    def __matmul__(self, other):
-        return apply("matmul", self, other)
-
-    def __rmatmul__(self, other):
-        return apply("matmul", other, self)
-
-    def __neg__(self):
-        return apply("neg", self)
+    # +, -, *, /, @, unary -, ** and .T are attached below from the op table's ``operator``.
 
     def __pos__(self):
         return self
-
-    def __pow__(self, exponent):
-        if isinstance(exponent, Expr) or not isinstance(exponent, numbers.Real):
-            raise GraphvizBPError(
-                f"** takes a number as exponent, got {type(exponent).__name__}; "
-                "write exp(b * log(a)) for a variable exponent"
-            )
-        return apply("pow", self, p=float(exponent))
 
     def __rpow__(self, base):
         raise GraphvizBPError("a number ** an expression is not supported; write exp(x * log(a))")
@@ -282,6 +278,45 @@ def _call_text(opname: str, args) -> str:
     return f"{opname}({', '.join(a.name or a.label or a.op or '?' for a in args)})"
 
 
+def _binary_method(opname: str, reflected: bool):
+    if reflected:
+        return lambda self, other: apply(opname, other, self)
+    return lambda self, other: apply(opname, self, other)
+
+
+def _power_method(opname: str):
+    (exponent_name,) = OPS[opname].params
+
+    def power(self, exponent):
+        if isinstance(exponent, Expr) or not isinstance(exponent, numbers.Real):
+            raise GraphvizBPError(
+                f"** takes a number as exponent, got {type(exponent).__name__}; "
+                "write exp(b * log(a)) for a variable exponent"
+            )
+        return apply(opname, self, **{exponent_name: float(exponent)})
+
+    return power
+
+
+def _attach_operators() -> None:
+    """Give :class:`Expr` the Python operators that the op table's stanzas name."""
+    for op in OPS.values():
+        if op.operator == "**":
+            Expr.__pow__ = _power_method(op.name)
+        elif op.operator in BINARY_SYNTAX and op.arity == 2:
+            _, method, reflected = BINARY_SYNTAX[op.operator]
+            setattr(Expr, method, _binary_method(op.name, False))
+            setattr(Expr, reflected, _binary_method(op.name, True))
+        elif op.operator == ".T":
+            Expr.T = property(lambda self, name=op.name: apply(name, self), doc=op.doc)
+        elif op.operator in UNARY_SYNTAX:
+            _, method = UNARY_SYNTAX[op.operator]
+            setattr(Expr, method, lambda self, name=op.name: apply(name, self))
+
+
+_attach_operators()
+
+
 def _function(opname: str):
     op = OPS[opname]
     names = ("a", "b")[: op.arity]
@@ -295,11 +330,34 @@ def _function(opname: str):
     return function
 
 
-#: The functions of the loss language, by name: every op of the table that is not an
-#: operator, plus ``eye``. The expression language uses the same table.
-FUNCTIONS = {name: _function(name) for name in OPS
-             if name not in ("add", "sub", "mul", "div", "neg", "pow", "matmul", "transpose")}
-FUNCTIONS["eye"] = eye
+class _Functions(Mapping):
+    """The functions of the loss language by name: every op of the table that no operator
+    spells, plus ``eye``. Read from the table when asked, so an op defined later is a
+    function at once."""
+
+    def __init__(self):
+        self._made: dict = {}
+
+    def __getitem__(self, name):
+        if name == "eye":
+            return eye
+        op = OPS.get(name)
+        if op is None or not op.is_function:
+            raise KeyError(name)
+        if self._made.get(name, (None,))[0] is not op:
+            self._made[name] = (op, _function(name))
+        return self._made[name][1]
+
+    def __iter__(self):
+        yield from (name for name, op in OPS.items() if op.is_function)
+        yield "eye"
+
+    def __len__(self):
+        return sum(1 for _ in self)
+
+
+#: The functions of the loss language, by name (the expression language uses the same).
+FUNCTIONS = _Functions()
 
 
 def to_networkx(loss: Expr) -> nx.MultiDiGraph:
@@ -353,11 +411,17 @@ def to_networkx(loss: Expr) -> nx.MultiDiGraph:
                    named=e.name is not None, shape=e.shape, value=e.value, grad=None,
                    multipath=False)
         for slot, arg in enumerate(e.args):
-            G.add_edge(ids[id(arg)], node_id, key=slot, slot=slot, value=None, grad=None)
+            G.add_edge(ids[id(arg)], node_id, key=slot, slot=slot, value=None, grad=None,
+                       flows=False, path=None)
 
     G.graph["loss"] = ids[id(loss)]
-    _mark_multipath(G)
+    mark_gradient_flow(G)
     return G
+
+
+def arguments(G: nx.MultiDiGraph, node) -> list[tuple]:
+    """The argument edges ``(u, node, slot, attrs)`` of an op node, in slot order."""
+    return sorted(G.in_edges(node, keys=True, data=True), key=lambda edge: edge[2])
 
 
 #: Marks of the paths of a node reached along several edges: ① ② … (then again).
@@ -369,25 +433,43 @@ def path_mark(number: int) -> str:
     return PATH_MARKS[(number - 1) % len(PATH_MARKS)]
 
 
-def gradient_edges(G: nx.MultiDiGraph) -> set[tuple[str, str, int]]:
-    """The edges ``(u, v, slot)`` a gradient flows back along.
+def mark_gradient_flow(G: nx.MultiDiGraph) -> None:
+    """Set the edge attributes ``flows`` and ``path`` and the node attribute ``multipath``.
 
-    A gradient flows from ``v`` into ``u`` when ``u`` is a param or input leaf, or is
-    computed from one, and the op of ``v`` has a VJP for that slot (labels have none).
+    A gradient flows back along edge ``(u, v, slot)`` when ``u`` is a param or input leaf
+    or computed from one, the op of ``v`` has a VJP for that slot, and ``v`` itself
+    receives a gradient from the loss (so ``x`` in ``step(2 * x)`` receives none).
     """
-    carries, edges = set(), set()
-    for n in nx.topological_sort(G):
-        nd = G.nodes[n]
-        if nd["kind"] in ("param", "input"):
-            carries.add(n)
+    order = list(nx.topological_sort(G))
+    loss = G.graph["loss"]
+
+    def differentiable(u, v, slot) -> bool:
+        return G.nodes[v]["kind"] == "op" and OPS[G.nodes[v]["op"]].vjp[slot] is not None
+
+    computed_from_leaves = set()
+    for n in order:
+        if G.nodes[n]["kind"] in ("param", "input") or any(
+                u in computed_from_leaves and differentiable(u, n, k)
+                for u, _, k in G.in_edges(n, keys=True)):
+            computed_from_leaves.add(n)
+    flowing, receives = set(), {loss}
+    for n in reversed(order):
+        if n not in receives:
+            continue
         for u, _, k in G.in_edges(n, keys=True):
-            if u in carries and OPS[nd["op"]].vjp[k] is not None:
-                edges.add((u, n, k))
-                carries.add(n)
-    return edges
-
-
-def _mark_multipath(G: nx.MultiDiGraph) -> None:
-    flowing = gradient_edges(G)
+            if u in computed_from_leaves and differentiable(u, n, k):
+                flowing.add((u, n, k))
+                receives.add(u)
+    for u, v, k, attrs in G.edges(keys=True, data=True):
+        attrs["flows"], attrs["path"] = (u, v, k) in flowing, None
     for n in G:
-        G.nodes[n]["multipath"] = len([e for e in G.out_edges(n, keys=True) if e in flowing]) > 1
+        out = [attrs for _, _, attrs in G.out_edges(n, data=True) if attrs["flows"]]
+        G.nodes[n]["multipath"] = len(out) > 1
+        if len(out) > 1:
+            for number, attrs in enumerate(out, start=1):
+                attrs["path"] = number
+
+
+def gradient_edges(G: nx.MultiDiGraph) -> set[tuple[str, str, int]]:
+    """The edges ``(u, v, slot)`` a gradient flows back along (see :func:`mark_gradient_flow`)."""
+    return {(u, v, k) for u, v, k, flows in G.edges(keys=True, data="flows") if flows}

@@ -8,9 +8,9 @@ import networkx as nx
 import numpy as np
 
 from .engine import Graph
-from .symbolic import derive
 from .graph import path_mark
-from .terms import to_expr
+from .printing import to_expr
+from .symbolic import derive
 
 __all__ = ["inspect_data", "inspect_text", "check_data", "check_text", "paths_to_loss",
            "to_json", "nonfinite_text"]
@@ -54,8 +54,8 @@ def nonfinite_text(g: Graph) -> str | None:
 
 
 def _what(g: Graph, n: str) -> str:
-    d = g.nx.nodes[n]
-    return d["op"] if d["kind"] == "op" else d["kind"]
+    attrs = g.nx.nodes[n]
+    return attrs["op"] if attrs["kind"] == "op" else attrs["kind"]
 
 
 def paths_to_loss(G: nx.MultiDiGraph) -> dict[str, int]:
@@ -74,20 +74,21 @@ def inspect_data(g: Graph, source: str) -> dict:
     be given to ``check --claim`` as it is.
     """
     G = g.nx
-    d = derive(g, expanded=False)
+    deriv = derive(g, expanded=False)
     nodes, edges = [], []
-    for n, a in G.nodes(data=True):
-        node = {"id": n, "label": a["label"], "kind": a["kind"], "op": a["op"],
-                "shape": list(a["shape"]), "value": _plain(a["value"]), "grad": _plain(a["grad"]),
-                "out_degree": G.out_degree(n), "multipath": bool(a["multipath"])}
-        if a["grad"] is not None:
-            node["formula"] = to_expr(d.node_local[n])
+    for n, attrs in G.nodes(data=True):
+        node = {"id": n, "label": attrs["label"], "kind": attrs["kind"], "op": attrs["op"],
+                "shape": list(attrs["shape"]), "value": _plain(attrs["value"]),
+                "grad": _plain(attrs["grad"]), "out_degree": G.out_degree(n),
+                "multipath": bool(attrs["multipath"])}
+        if attrs["grad"] is not None:
+            node["formula"] = to_expr(deriv.node_local[n])
         nodes.append(node)
-    for u, v, k, e in G.edges(keys=True, data=True):
-        edge = {"source": u, "target": v, "slot": k, "value": _plain(e["value"]),
-                "grad": _plain(e["grad"])}
-        if e["grad"] is not None:
-            edge["formula"] = to_expr(d.edge_local[(u, v, k)])
+    for u, v, k, attrs in G.edges(keys=True, data=True):
+        edge = {"source": u, "target": v, "slot": k, "value": _plain(attrs["value"]),
+                "grad": _plain(attrs["grad"]), "path": attrs["path"]}
+        if attrs["flows"]:
+            edge["formula"] = to_expr(deriv.edge_local[(u, v, k)])
         edges.append(edge)
     forward, backward = g.first_nonfinite()
     return {"source": source, "loss": g.loss, "nodes": nodes, "edges": edges,
@@ -115,10 +116,10 @@ def inspect_text(g: Graph, source: str) -> str:
     G = g.nx
     paths = paths_to_loss(G)
     rows = [("id", "kind", "op", "shape", "paths", "value", "gradient")]
-    for n, d in G.nodes(data=True):
-        shape = "×".join(map(str, d["shape"])) or "scalar"
-        rows.append((n, d["kind"], d["op"] or "", shape, str(paths[n]), _brief(d["value"]),
-                     _brief(d["grad"])))
+    for n, attrs in G.nodes(data=True):
+        shape = "×".join(map(str, attrs["shape"])) or "scalar"
+        rows.append((n, attrs["kind"], attrs["op"] or "", shape, str(paths[n]),
+                     _brief(attrs["value"]), _brief(attrs["grad"])))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = [f"{source}: loss = {g.loss:.10g}", ""]
     broken = nonfinite_text(g)
@@ -128,15 +129,15 @@ def inspect_text(g: Graph, source: str) -> str:
         lines.append("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
         if i == 0:
             lines.append("  ".join("-" * w for w in widths))
-    multipath = [n for n, d in G.nodes(data=True) if d["multipath"]]
+    multipath = [n for n, attrs in G.nodes(data=True) if attrs["multipath"]]
     for n in multipath:
-        flowing = [(v, k, e) for _, v, k, e in G.out_edges(n, keys=True, data=True)
-                   if e["grad"] is not None]
-        marks = [path_mark(i) for i in range(1, len(flowing) + 1)]
-        lines += ["", f"{n} reaches the loss along {len(flowing)} edges: ∇{n} = {' + '.join(marks)}"]
-        for mark, (v, k, e) in zip(marks, flowing):
+        numbered = [(v, k, attrs) for _, v, k, attrs in G.out_edges(n, keys=True, data=True)
+                    if attrs["path"]]
+        marks = [path_mark(attrs["path"]) for _, _, attrs in numbered]
+        lines += ["", f"{n} reaches the loss along {len(numbered)} edges: ∇{n} = {' + '.join(marks)}"]
+        for mark, (v, k, attrs) in zip(marks, numbered):
             beyond = f", then {paths[v]} paths" if paths[v] > 1 else ""
-            lines.append(f"  {mark} {n} → {v} (argument {k}{beyond}): {_brief(e['grad'], 70)}")
+            lines.append(f"  {mark} {n} → {v} (argument {k}{beyond}): {_brief(attrs['grad'], 70)}")
         lines.append(f"  total: {_brief(G.nodes[n]['grad'], 70)}")
     return "\n".join(lines)
 

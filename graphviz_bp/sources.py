@@ -23,8 +23,8 @@ from typing import Callable
 import numpy as np
 
 from . import losses
-from .engine import Graph, did_you_mean
-from .errors import GraphvizBPError, UnknownNameError
+from .engine import Graph
+from .errors import GraphvizBPError, UnknownNameError, did_you_mean
 from .expr import parse
 from .graph import Expr, check_size, const, param
 

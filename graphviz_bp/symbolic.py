@@ -31,34 +31,34 @@ import numpy as np
 
 from .engine import Graph
 from .errors import GraphvizBPError
-from .graph import gradient_edges
+from .graph import arguments
 from .ops import OPS
-from .terms import ONE, Facts, Grad, Name, Num, Op, Term, add_all, instantiate, simplify, to_expr, to_latex, to_text
+from .printing import to_expr, to_latex, to_text
+from .simplify import add_all, simplify
+from .terms import IDENTITY, ONE, Apply, Facts, Grad, Name, Num, Term, instantiate
 
-__all__ = ["Derivation", "derive", "symmetric_nodes", "term_params"]
-
-_ELEMENTWISE = {"neg", "exp", "log", "sqrt", "abs", "sigmoid", "swish", "relu", "tanh", "pow"}
+__all__ = ["Derivation", "derive", "symmetric_nodes", "term_params", "definition"]
 
 
 def symmetric_nodes(G: nx.MultiDiGraph) -> frozenset:
     """Nodes whose value is a symmetric matrix by construction (A Aᵀ, sums, K⁻¹, I, …)."""
     found = set()
     for n in nx.topological_sort(G):
-        d = G.nodes[n]
-        shape = d["shape"]
+        attrs = G.nodes[n]
+        shape = attrs["shape"]
         if len(shape) != 2 or shape[0] != shape[1]:
             continue
-        if d["kind"] == "const":
-            value = np.asarray(d["value"])
+        if attrs["kind"] == "const":
+            value = np.asarray(attrs["value"])
             if np.array_equal(value, value.T):
                 found.add(n)
             continue
-        if d["kind"] != "op":
+        if attrs["kind"] != "op":
             continue
-        args = [u for u, _, _ in sorted(G.in_edges(n, keys=True), key=lambda e: e[2])]
+        args = [u for u, _, _, _ in arguments(G, n)]
         scalar = [not G.nodes[u]["shape"] for u in args]
         sym = [u in found for u in args]
-        op = d["op"]
+        op = attrs["op"]
         if op == "matmul":
             a, b = args
             found.update([n] if _is_transpose_of(G, b, a) or _is_transpose_of(G, a, b) else [])
@@ -68,14 +68,15 @@ def symmetric_nodes(G: nx.MultiDiGraph) -> frozenset:
         elif op == "div":
             if sym[0] and (sym[1] or scalar[1]):
                 found.add(n)
-        elif op in ("inv", "transpose", *_ELEMENTWISE) and sym[0]:
+        elif (op in ("inv", "transpose") or OPS[op].elementwise) and all(
+                s or c for s, c in zip(sym, scalar)):
             found.add(n)
     return frozenset(found)
 
 
 def _is_transpose_of(G, t, a) -> bool:
-    d = G.nodes[t]
-    return d["kind"] == "op" and d["op"] == "transpose" and next(iter(G.predecessors(t))) == a
+    attrs = G.nodes[t]
+    return attrs["kind"] == "op" and attrs["op"] == "transpose" and next(iter(G.predecessors(t))) == a
 
 
 @dataclass
@@ -106,27 +107,34 @@ class Derivation:
 def _value_terms(G: nx.MultiDiGraph) -> dict:
     terms = {}
     for n in nx.topological_sort(G):
-        d = G.nodes[n]
-        if d["named"]:
+        attrs = G.nodes[n]
+        if attrs["named"]:
             terms[n] = Name(n)
-        elif d["kind"] == "const":
-            value = np.asarray(d["value"])
+        elif attrs["kind"] == "const":
+            value = np.asarray(attrs["value"])
             if value.ndim == 0:
                 terms[n] = Num(float(value))
             elif value.ndim == 2 and value.shape[0] == value.shape[1] and np.array_equal(value, np.eye(len(value))):
-                terms[n] = Op("eye", (), (("n", len(value)),))
+                terms[n] = Apply(IDENTITY, (), (("n", len(value)),))
             else:
                 terms[n] = Name(n)  # an unnamed array: its id, which claims know too
         else:
-            args = [terms[u] for u, _, _ in sorted(G.in_edges(n, keys=True), key=lambda e: e[2])]
-            terms[n] = Op(d["op"], tuple(args), term_params(d))
+            terms[n] = definition(G, n, terms)
     return terms
 
 
+def definition(G: nx.MultiDiGraph, n, values: dict) -> Apply:
+    """The term op node ``n`` computes, from its arguments' terms in ``values``."""
+    attrs = G.nodes[n]
+    args = tuple(values[u] for u, _, _, _ in arguments(G, n))
+    return Apply(attrs["op"], args, term_params(attrs))
+
+
 def term_params(node: dict) -> tuple:
+    """An op node's parameters as a term's: an exponent is a number term (it is printed)."""
     params = node["params"]
-    if node["op"] == "pow":
-        return (("p", Num(float(params["p"]))),)
+    if OPS[node["op"]].operator == "**":
+        return tuple((k, Num(float(v))) for k, v in params.items())
     return tuple((k, v) for k, v in params.items() if v is not None)
 
 
@@ -134,8 +142,8 @@ def _use_names(term: Term, definitions: dict) -> Term:
     """Write every subterm that a named node computes as that node's name (inv(K) → Kinv)."""
     if term in definitions:
         return definitions[term]
-    if isinstance(term, Op):
-        return Op(term.op, tuple(_use_names(a, definitions) for a in term.args), term.params)
+    if isinstance(term, Apply):
+        return Apply(term.op, tuple(_use_names(a, definitions) for a in term.args), term.params)
     return term
 
 
@@ -144,13 +152,13 @@ def _unbroadcast(term: Term, produced: tuple, wanted: tuple) -> Term:
     if produced == wanted:
         return term
     if not wanted:
-        return Op("sum", (term,))
+        return Apply("sum", (term,))
     for _ in range(len(produced) - len(wanted)):
-        term = Op("sum", (term,), (("axis", 0),))
+        term = Apply("sum", (term,), (("axis", 0),))
     produced = produced[len(produced) - len(wanted):]
     for i, (have, want) in enumerate(zip(produced, wanted)):
         if want == 1 and have != 1:
-            term = Op("expand", (Op("sum", (term,), (("axis", i),)),), (("axis", i),))
+            term = Apply("expand", (Apply("sum", (term,), (("axis", i),)),), (("axis", i),))
     return term
 
 
@@ -159,7 +167,7 @@ MAX_EXPANDED_SIZE = 400
 
 
 def _size(t: Term) -> int:
-    return 1 + sum(_size(a) for a in t.args) if isinstance(t, Op) else 1
+    return 1 + sum(_size(a) for a in t.args) if isinstance(t, Apply) else 1
 
 
 def derive(g: Graph, expanded: bool = True) -> Derivation:
@@ -176,60 +184,56 @@ def derive(g: Graph, expanded: bool = True) -> Derivation:
 
 def _derive(g: Graph, expanded: bool) -> Derivation:
     G = g.nx
-    flowing = gradient_edges(G)
-    shapes = {n: tuple(d["shape"]) for n, d in G.nodes(data=True)}
+    shapes = {n: tuple(attrs["shape"]) for n, attrs in G.nodes(data=True)}
     scalars = frozenset(n for n, shape in shapes.items() if not shape)
     facts = Facts(symmetric_nodes(G), scalars, shapes)
-    d = Derivation(g, facts, _value_terms(G),
-                   labels={n: a["label"] for n, a in G.nodes(data=True) if a["label"]})
+    deriv = Derivation(g, facts, _value_terms(G),
+                       labels={n: attrs["label"] for n, attrs in G.nodes(data=True) if attrs["label"]})
     loss = G.graph["loss"]
     loss_shape = G.nodes[loss]["shape"]
-    seed = ONE if not loss_shape else Op("ones_like", (d.value[loss],))
+    seed = ONE if not loss_shape else Apply("ones_like", (deriv.value[loss],))
     definitions = {}
     for n, node in G.nodes(data=True):
         if node["named"] and node["kind"] == "op":
-            args = [d.value[u] for u, _, _ in sorted(G.in_edges(n, keys=True), key=lambda e: e[2])]
-            defining = simplify(Op(node["op"], tuple(args), term_params(node)), facts)
-            definitions.setdefault(defining, Name(n))
+            definitions.setdefault(simplify(definition(G, n, deriv.value), facts), Name(n))
 
     def finish(term: Term) -> Term:
         return simplify(_use_names(simplify(term, facts), definitions), facts)
 
-    order = list(reversed(list(nx.topological_sort(G))))
-    for n in order:
-        out_edges = [(n, v, k) for _, v, k in G.out_edges(n, keys=True) if (n, v, k) in flowing]
+    for n in reversed(list(nx.topological_sort(G))):
+        out_edges = [(n, v, k) for _, v, k, flows in G.out_edges(n, keys=True, data="flows") if flows]
         if n == loss:
-            d.node_local[n] = seed
-            d.node_expanded[n] = seed if expanded else None
+            deriv.node_local[n] = seed
+            deriv.node_expanded[n] = seed if expanded else None
         elif out_edges:
-            d.node_local[n] = finish(add_all([d.edge_local[e] for e in out_edges], facts))
-            parts = [d.edge_expanded.get(e) for e in out_edges]
-            d.node_expanded[n] = None if None in parts else finish(add_all(parts, facts))
+            deriv.node_local[n] = finish(add_all([deriv.edge_local[e] for e in out_edges], facts))
+            parts = [deriv.edge_expanded.get(e) for e in out_edges]
+            deriv.node_expanded[n] = None if None in parts else finish(add_all(parts, facts))
         else:
             continue
         node = G.nodes[n]
         if node["kind"] != "op":
             continue
         op = OPS[node["op"]]
-        in_edges = sorted(G.in_edges(n, keys=True), key=lambda e: e[2])
-        shapes = [G.nodes[u]["shape"] for u, _, _ in in_edges]
-        rules = op.rules(*shapes, **node["params"])
-        named_upstream = node["named"] and not isinstance(d.node_local[n], Num)
-        upstream_local = seed if n == loss else (Grad(n) if named_upstream else d.node_local[n])
-        upstream_expanded = d.node_expanded.get(n) if expanded else None
+        in_edges = arguments(G, n)
+        arg_shapes = [G.nodes[u]["shape"] for u, _, _, _ in in_edges]
+        rules = op.rules(*arg_shapes, **node["params"])
+        named_upstream = node["named"] and not isinstance(deriv.node_local[n], Num)
+        upstream_local = seed if n == loss else (Grad(n) if named_upstream else deriv.node_local[n])
+        upstream_expanded = deriv.node_expanded.get(n) if expanded else None
         if upstream_expanded is not None and _size(upstream_expanded) > MAX_EXPANDED_SIZE:
             upstream_expanded = None
-        names = ("a", "b")
-        bindings = {names[i]: d.value[u] for i, (u, _, _) in enumerate(in_edges)}
-        bindings["out"] = d.value[n]
+        slot_names = ("a", "b")
+        bindings = {slot_names[i]: deriv.value[u] for i, (u, _, _, _) in enumerate(in_edges)}
+        bindings["out"] = deriv.value[n]
         numbers = {(fn, key): _number(fn, shape) for key, shape in
-                   [*zip(names, shapes), ("out", node["shape"])] for fn in ("size", "rows")}
-        for (u, _, k), rule in zip(in_edges, rules):
-            if (u, n, k) not in flowing:
+                   [*zip(slot_names, arg_shapes), ("out", node["shape"])] for fn in ("size", "rows")}
+        for (u, _, k, edge), rule in zip(in_edges, rules):
+            if not edge["flows"]:
                 continue
             produced = node["shape"] if op.broadcasts else G.nodes[u]["shape"]
-            for target, upstream in ((d.edge_local, upstream_local),
-                                     (d.edge_expanded, upstream_expanded)):
+            for target, upstream in ((deriv.edge_local, upstream_local),
+                                     (deriv.edge_expanded, upstream_expanded)):
                 if upstream is None:
                     target[(u, n, k)] = None
                     continue
@@ -237,8 +241,8 @@ def _derive(g: Graph, expanded: bool) -> Derivation:
                 target[(u, n, k)] = finish(_unbroadcast(term, produced, G.nodes[u]["shape"]))
             generic = instantiate(rule, {"g": Name("g"), "out": Name("out"), "a": Name("a"),
                                          "b": Name("b")}, node["params"], numbers)
-            d.rule_used[(u, n, k)] = to_text(generic)
-    return d
+            deriv.rule_used[(u, n, k)] = to_text(generic)
+    return deriv
 
 
 def _number(fn: str, shape: tuple):

@@ -43,16 +43,22 @@ WRONG = [  # the typical mistakes of a hand derivation
 ]
 
 
+def judge(source, wrt, claim, trials=3):
+    """The claim judged on a source's draws 0, 1, …, as ``check --claim`` judges it."""
+    return check_claim(source.build(0), wrt, claim, redraw=source.build, sizes=source.sizes,
+                       trials=trials)
+
+
 @pytest.mark.parametrize("loss, wrt, claim", RIGHT)
 def test_right_answers_hold_at_every_draw(loss, wrt, claim):
-    result = check_claim(builtin_source(loss), wrt, claim, trials=3)
+    result = judge(builtin_source(loss), wrt, claim, trials=3)
     assert result.ok and result.trials == 3 and result.error is None, result
     assert result.max_rel_error < 1e-10
 
 
 @pytest.mark.parametrize("loss, wrt, claim, why", WRONG)
 def test_typical_mistakes_fail(loss, wrt, claim, why):
-    result = check_claim(builtin_source(loss), wrt, claim, trials=3)
+    result = judge(builtin_source(loss), wrt, claim, trials=3)
     assert not result.ok, result
     if why == "shape":
         assert result.error.startswith("the claim has shape") and "∇" in result.error
@@ -66,8 +72,8 @@ def test_an_agreement_by_accident_at_one_draw_is_caught():
     # number holds there and nowhere else.
     source = builtin_source("autoencoder", ["m=1", "n=1"])
     copied = f"x * 0 + {float(source.build(0).grad('x')[0, 0])!r}"
-    assert check_claim(source, "x", copied, trials=1).ok
-    result = check_claim(source, "x", copied, trials=3)
+    assert judge(source, "x", copied, trials=1).ok
+    result = judge(source, "x", copied, trials=3)
     assert not result.ok and result.trials == 2 and result.max_rel_error > 1e-2
 
 
@@ -79,7 +85,7 @@ def test_an_agreement_by_accident_at_one_draw_is_caught():
 ])
 def test_bad_claims_raise(loss, wrt, claim, message):
     with pytest.raises(bp.GraphvizBPError, match=message):
-        check_claim(builtin_source(loss), wrt, claim)
+        judge(builtin_source(loss), wrt, claim)
 
 
 def test_parse_claim():

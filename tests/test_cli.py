@@ -128,7 +128,7 @@ NODE_KEYS = {"id": str, "label": str, "kind": str, "op": (str, type(None)), "sha
              "value": (list, float, int), "grad": (list, float, int, type(None)),
              "out_degree": int, "multipath": bool}
 EDGE_KEYS = {"source": str, "target": str, "slot": int, "value": (list, float, int),
-             "grad": (list, float, int, type(None))}
+             "grad": (list, float, int, type(None)), "path": (int, type(None))}
 
 
 def assert_inspect_schema(doc):
@@ -278,7 +278,7 @@ def test_file_source(loss_file, tmp_path):
     (["inspect", "autoencoder", "--set", "m=2.5"], "m must be a positive integer"),
     (["inspect", "autoencoder", "--expr", "sumsq(W)"], "either a SOURCE or --expr"),
     (["inspect"], "no loss given"),
-    (["check", "autoencoder", "--claim", "W"], "--claim takes NAME=EXPR"),
+    (["check", "autoencoder", "--claim", "W"], "--claim: a claim is NAME=EXPR"),
     (["check", "autoencoder", "--claim", "V=W"], "no node named 'V'"),
     (["check", "autoencoder", "--trials", "0", "--claim", "W=W"], "--trials must be at least 1"),
     (["inspect", "missing.py:f"], "no such file: 'missing.py'"),

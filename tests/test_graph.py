@@ -8,7 +8,7 @@ import graphviz_bp as bp
 from graphviz_bp import losses
 
 NODE_KEYS = {"kind", "op", "params", "label", "named", "shape", "value", "grad", "multipath"}
-EDGE_KEYS = {"slot", "value", "grad"}
+EDGE_KEYS = {"slot", "value", "grad", "flows", "path"}
 
 
 def autoencoder_expr():
@@ -114,3 +114,27 @@ def test_deep_graphs_do_not_hit_the_recursion_limit():
         y = bp.tanh(y)
     g = bp.Graph(y)
     assert g.nx.number_of_nodes() == 5001 and np.isfinite(g.grad("x"))
+
+
+def test_paths_are_numbered_once_on_the_graph_for_every_reader():
+    G = bp.to_networkx(autoencoder_expr())
+    numbered = {(v, attrs["path"]) for _, v, attrs in G.out_edges("W", data=True)}
+    assert numbered == {("transpose_2", 1), ("z", 2)} and G.nodes["W"]["multipath"]
+    assert all(attrs["path"] is None for u, _, attrs in G.edges(data=True) if u != "W"
+               and not G.nodes[u]["multipath"])
+    x_paths = sorted(attrs["path"] for _, _, attrs in G.out_edges("x", data=True))
+    assert x_paths == [1, 2]
+
+
+def test_no_gradient_flows_into_what_only_feeds_a_slot_without_one():
+    # x reaches the loss through x itself and through step(2 x); step has no VJP, so the
+    # edge x → 2 x carries nothing, and 2 x is not asked for a gradient it cannot have.
+    x = bp.data("x", np.array([1.0, -2.0, 3.0]))
+    doubled = (2 * x).named("doubled")
+    g = bp.Graph(bp.sum(x * bp.step(doubled)))
+    G = g.nx
+    (into_doubled,) = [attrs for _, v, attrs in G.out_edges("x", data=True) if v == "doubled"]
+    assert not into_doubled["flows"] and into_doubled["grad"] is None
+    assert g.grad("doubled") is None and not G.nodes["x"]["multipath"]
+    np.testing.assert_array_equal(g.grad("x"), [1.0, 0.0, 1.0])
+    assert {r.wrt: r.ok for r in bp.check_gradients(g)} == {"x": True}

@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 import graphviz_bp as bp
 from graphviz_bp import graph, losses
 from graphviz_bp.expr import parse
-from graphviz_bp.rendering import draw, to_dot
+from graphviz_bp.dot import to_dot
+from graphviz_bp.drawing import draw
 from strategies import build, random_losses
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -113,12 +114,18 @@ def test_huge_numbers_and_sizes_are_refused_before_allocation():
         bp.data("c", np.ones((100_000, 1))) + bp.data("r", np.ones((1, 100_000)))
 
 
-def test_the_size_limit_can_be_raised(monkeypatch):
-    monkeypatch.setattr(graph, "MAX_ENTRIES", 10)
-    with pytest.raises(bp.ShapeError, match="limit of 10 "):
-        bp.eye(4)
-    monkeypatch.setattr(graph, "MAX_ENTRIES", 16)
-    assert bp.eye(4).shape == (4, 4)
+def test_the_size_limit_is_a_parameter_of_a_block():
+    with bp.size_limit(10):
+        with pytest.raises(bp.SizeLimitError, match="limit of 10$"):
+            bp.eye(4)
+        with bp.size_limit(16):
+            assert bp.eye(4).shape == (4, 4)
+        with pytest.raises(bp.SizeLimitError):
+            bp.eye(4)  # the outer limit is back
+    assert bp.eye(4).shape == (4, 4) and graph.MAX_ENTRIES == 50_000_000
+    with pytest.raises(bp.GraphvizBPError, match="positive integer"):
+        with bp.size_limit(0):
+            pass
 
 
 def run(*args, cwd=None, env=None):
@@ -128,7 +135,8 @@ def run(*args, cwd=None, env=None):
 
 @pytest.mark.parametrize("args, message", [
     (["--var", "W=100000x100000"], "--var W=100000x100000 would have 10,000,000,000 entries"),
-    (["--var", "W=3x3", "--max-entries", "5"], "--var W=3x3 would have 9 entries, more than the limit of 5"),
+    (["--var", "W=3x3", "--max-entries", "5"],
+     "--var W=3x3 would have 9 entries, more than the limit of 5 (raise it with --max-entries)"),
 ])
 def test_cli_refuses_huge_shapes_with_a_limit_that_can_be_raised(args, message, tmp_path):
     result = run("inspect", "--expr", "sumsq(W)", *args, cwd=tmp_path)

@@ -12,6 +12,8 @@ from hypothesis import HealthCheck, given, settings
 import graphviz_bp as bp
 from graphviz_bp import losses
 from graphviz_bp.claims import check_claim
+from test_claims import judge
+from graphviz_bp.drawing import draw
 from graphviz_bp.derivation import write
 from graphviz_bp.engine import value_of
 from graphviz_bp.expr import parse
@@ -94,7 +96,7 @@ def test_derived_results_are_the_reference_closed_forms(name, leaf, reference):
     d = derive(source.build(0))
     derived = d.expr(d.node_expanded[leaf])
     for claim in (derived, reference):  # both hold at independent draws, so they agree
-        result = check_claim(source, leaf, claim, trials=4)
+        result = judge(source, leaf, claim, trials=4)
         assert result.ok and result.max_rel_error < 1e-10, (claim, result)
 
 
@@ -188,7 +190,7 @@ def test_figures_show_formulas(tmp_path):
     assert "① ∇ = W x (∂L/∂r)ᵀ" in source and "[" in source  # values too
     only = bp.to_dot(losses.autoencoder(), show="formulas")
     assert "0.126" not in only.split("tooltip")[0]
-    svg = bp.rendering.draw(only, "svg")
+    svg = draw(only, "svg")
     assert "W x (∂L/∂r)ᵀ".encode() in svg
 
 

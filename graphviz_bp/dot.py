@@ -1,0 +1,305 @@
+"""The DOT source of a figure: what a figure shows and how it looks, read from the graph.
+
+This module only reads the graph (values and gradients the engine put there); it computes
+no mathematics. Everything about how a figure looks is in :data:`STYLE`.
+
+Legend of a figure:
+
+- blue boxes are parameters, green boxes inputs, grey text constants, white ellipses
+  operations (their symbol, and their name when they have one); the loss has a double
+  border;
+- on each edge, the forward value carried (black) above the gradient flowing back along
+  that edge alone (red, marked ∇);
+- a node reached along several paths is orange with a thick border; its out-edges are
+  numbered ①, ②, … in their own colours, and the node shows its gradient as the sum of
+  those contributions (∇W = ① + ②) with the total;
+- a node or edge whose value or gradient holds NaN or ±Inf is red;
+- a dashed box marked ×N stands for N alike layers folded (see :mod:`.folding`).
+"""
+
+from __future__ import annotations
+
+import html
+
+import graphviz
+import numpy as np
+
+from .engine import has_nonfinite
+from .errors import RenderError, check_choice
+from .folding import folded_nodes, is_compact
+from .graph import path_mark
+from .ops import OPS
+from .quoting import (array_text, html_text, number, plain_lines, shape_text, shorten,
+                      visible)
+
+__all__ = ["to_dot", "parse_show", "SHOWS", "STYLE", "INLINE_ENTRIES", "TOOLTIP_ENTRIES"]
+
+#: What a figure can show; ``show`` is one of these or a comma list of the first three.
+SHOWS = ("values", "gradients", "formulas", "all", "structure")
+
+#: Largest array written out in full on an edge; larger ones show shape and range.
+INLINE_ENTRIES = 30
+#: Largest array written out in full in a tooltip; larger ones show their corners.
+TOOLTIP_ENTRIES = 1000
+COMPACT_LAYOUT = {"nslimit": "2", "nslimit1": "2", "mclimit": "0.5"}
+
+STYLE = {
+    "graph": {"rankdir": "TB", "nodesep": "0.35", "ranksep": "0.4", "fontname": "DejaVu Sans",
+              "bgcolor": "white", "pad": "0.2"},
+    "node": {"fontname": "DejaVu Sans", "fontsize": "13", "penwidth": "1.2", "margin": "0.08,0.04"},
+    "edge": {"fontname": "DejaVu Sans", "fontsize": "10", "arrowsize": "0.7", "color": "#555555"},
+    "param": {"shape": "box", "style": "rounded,filled", "fillcolor": "#d6e6f7", "color": "#3a6ea5"},
+    "input": {"shape": "box", "style": "rounded,filled", "fillcolor": "#dcefd9", "color": "#4a8a3f"},
+    "const": {"shape": "plaintext", "fontcolor": "#555555"},
+    "op": {"shape": "ellipse", "style": "filled", "fillcolor": "white", "color": "#333333"},
+    "loss": {"peripheries": "2"},
+    "multipath": {"style": "rounded,filled", "fillcolor": "#ffe0b2", "color": "#e65100",
+                  "penwidth": "2.6"},
+    "nonfinite": {"style": "filled", "fillcolor": "#ffcdd2", "color": "#b71c1c", "penwidth": "2.6"},
+    "fold": {"shape": "box3d", "style": "dashed", "color": "#555555", "fontcolor": "#333333",
+             "class": "fold"},
+    "nonfinite_edge": {"color": "#b71c1c", "penwidth": "2.2", "fontcolor": "#b71c1c"},
+    "value_color": "#222222",
+    "grad_color": "#c62828",
+    "muted_color": "#777777",
+    "path_colors": ("#1565c0", "#6a1b9a", "#00838f", "#8d6e63", "#ad1457", "#2e7d32"),
+}
+
+
+def parse_show(show: str) -> frozenset:
+    """``"values,formulas"`` → {"values", "formulas"}; ``all`` is values and gradients,
+    ``structure`` nothing but the graph."""
+    parts = set()
+    for part in (p.strip() for p in str(show).split(",")):
+        check_choice("show", part, SHOWS, RenderError)
+        parts |= {"all": {"values", "gradients"}, "structure": set()}.get(part, {part})
+    return frozenset(parts)
+
+
+# ---------------------------------------------------------------- labels
+
+
+def _matrix_cells(array: np.ndarray) -> list[list[str]] | None:
+    """Rows of formatted entries for a small array, or None when it is too large."""
+    if array.size > INLINE_ENTRIES or array.ndim > 2:
+        return None
+    if array.ndim == 0:
+        return [[number(float(array), 4)]]
+    finite = array[np.isfinite(array)]
+    scale = float(np.max(np.abs(finite))) if finite.size else 0.0
+    rows = array.reshape(1, -1) if array.ndim == 1 else array
+    return [[number(float(v), 3, scale) for v in row] for row in rows]
+
+
+def _html_block(array, color: str, prefix: str) -> str:
+    """Table rows showing ``array`` in ``color``: in full when small, else shape and range."""
+    array = np.asarray(array)
+
+    def cell(text: str, align: str = "RIGHT") -> str:
+        return f'<TD ALIGN="{align}"><FONT COLOR="{color}">{html_text(text)}</FONT></TD>'
+
+    def table(rows: list[str]) -> str:
+        return '<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="0">' \
+            + "".join(rows) + "</TABLE>"
+
+    cells = _matrix_cells(array)
+    if cells is None:
+        finite = array[np.isfinite(array)]
+        span = (f" [{number(float(finite.min()), 3)}, {number(float(finite.max()), 3)}]"
+                if finite.size else "")
+        return table([f"<TR>{cell(prefix + shape_text(array.shape) + span, 'LEFT')}</TR>"])
+    if array.ndim == 0:
+        return table([f"<TR>{cell(prefix + cells[0][0], 'LEFT')}</TR>"])
+    close = "]"
+    if array.ndim == 2 and array.shape[1] == 1 and array.shape[0] > 1:
+        cells, close = [[row[0] for row in cells]], "]ᵀ"  # a column reads best transposed
+    rows = []
+    for i, row in enumerate(cells):
+        lead = cell((prefix if i == 0 else "") + "[")
+        entries = "".join(cell(("\u2002" if j else "") + c) for j, c in enumerate(row))
+        rows.append("<TR>" + lead + entries + cell(close, "LEFT") + "</TR>")
+    return table(rows)
+
+
+def _label(blocks: list[str]) -> str:
+    """An HTML-like label stacking ``blocks`` (inner tables or text) in one column."""
+    return ('<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="1" CELLPADDING="0">'
+            + "".join(f"<TR><TD>{b}</TD></TR>" for b in blocks) + "</TABLE>>")
+
+
+def _tooltip_array(value, compact: bool = False) -> list[str]:
+    if value is None:
+        return ["none"]
+    if compact:
+        return array_text(value, digits=4, edge=2).splitlines()
+    edge = None if np.size(value) <= TOOLTIP_ENTRIES else 3
+    return array_text(value, edge=edge).splitlines()
+
+
+def _node_tooltip(n, attrs, compact: bool = False) -> list[str]:
+    what = attrs["op"] if attrs["kind"] == "op" else attrs["kind"]
+    label = f" “{visible(attrs['label'])}”" if attrs["label"] and attrs["label"] != n else ""
+    lines = [f"{n}{label} ({what}, shape {shape_text(attrs['shape'])})", "value =",
+             *_tooltip_array(attrs["value"], compact)]
+    if attrs["grad"] is not None:
+        lines += ["∇ (total) =", *_tooltip_array(attrs["grad"], compact)]
+    return lines
+
+
+def _edge_tooltip(u, v, k, attrs, compact: bool = False) -> list[str]:
+    lines = [f"{u} → {v} (argument {k})", "value =", *_tooltip_array(attrs["value"], compact)]
+    if attrs["grad"] is not None:
+        lines += ["∇ along this edge =", *_tooltip_array(attrs["grad"], compact)]
+    return lines
+
+
+class _Formulas:
+    """The derivation's local formulas as the figure prints them."""
+
+    def __init__(self, g):
+        from .printing import to_text
+        from .symbolic import derive  # only figures with formulas need the derivation
+
+        self.derivation = derive(g, expanded=False)
+        self.labels = {n: shorten(label) for n, label in self.derivation.labels.items()}
+        self._to_text = to_text
+
+    def _text(self, term) -> str:
+        return self._to_text(term, self.labels, self.derivation.facts.scalars)
+
+    def edge(self, key) -> str:
+        return self._text(self.derivation.edge_local[key])
+
+    def node(self, n) -> str:
+        return self._text(self.derivation.node_local[n])
+
+
+# ---------------------------------------------------------------- the figure
+
+
+def to_dot(g, show: str = "all", compact: bool | None = None) -> str:
+    """The DOT source of the figure of an evaluated graph (the same on every run and machine).
+
+    ``show`` is ``all`` (values and gradients, the default), ``values``, ``gradients``,
+    ``formulas`` (each edge's gradient as a formula), ``structure`` (the computational
+    graph alone, as drawn in a hand-written solution), or a comma list such as
+    ``values,formulas``. ``compact`` (default: past
+    :data:`~graphviz_bp.folding.COMPACT_NODES` nodes) keeps the edges bare and summarizes
+    tooltips, so that large graphs lay out in seconds; runs of alike layers fold into one
+    box marked ×N past :data:`~graphviz_bp.folding.FOLD_NODES` nodes or when ``compact``
+    is true; ``compact=False`` draws all.
+    """
+    parts = parse_show(show)
+    G = g.nx
+    folded = folded_nodes(g, compact)
+    compact = is_compact(g, compact)
+    show_values = "values" in parts and not compact
+    show_grads = "gradients" in parts and not compact
+    formulas = _Formulas(g) if "formulas" in parts and not compact else None
+    graph_attr = {**STYLE["graph"], **(COMPACT_LAYOUT if compact else {})}
+    dot = graphviz.Digraph(name="backprop", graph_attr=graph_attr,
+                           node_attr=STYLE["node"], edge_attr=STYLE["edge"])
+    loss = G.graph["loss"]
+
+    for box in sorted(set(folded.values()), key=lambda box: box.first):
+        dot.node(box.id, label=f"×{box.count}\nlayers {box.first}–{box.last}\nlike layer {box.first - 1}",
+                 id=f"node-{box.id}", tooltip=plain_lines([f"{box.count} layers alike folded "
+                                                           f"into one box: {box.first} to {box.last}"]),
+                 **STYLE["fold"])
+
+    for n, attrs in G.nodes(data=True):
+        if n not in folded:
+            dot.node(n, **_node_attributes(G, n, attrs, loss, show_values, show_grads, formulas,
+                                           compact))
+
+    drawn_fold_edges = set()
+    for u, v, k, attrs in G.edges(keys=True, data=True):
+        if u in folded or v in folded:  # one plain edge stands for all that cross a box
+            ends = (folded[u].id if u in folded else u, folded[v].id if v in folded else v)
+            if ends[0] != ends[1] and ends not in drawn_fold_edges:
+                drawn_fold_edges.add(ends)
+                dot.edge(*ends, id=f"edge-{ends[0]}-{ends[1]}-fold", **{"class": "path fold"})
+            continue
+        dot.edge(u, v, **_edge_attributes(G, u, v, k, attrs, show_values, show_grads, formulas,
+                                          compact))
+    return dot.source
+
+
+def _node_attributes(G, n, attrs, loss, show_values, show_grads, formulas, compact) -> dict:
+    kind = attrs["kind"]
+    style = dict(STYLE[kind])
+    classes = ["leaf", kind] if kind != "op" else ["op", attrs["op"]]
+    rows = []
+    if kind == "op":
+        rows.append(f'<FONT POINT-SIZE="15">{html_text(OPS[attrs["op"]].display(attrs["params"]))}</FONT>')
+        if attrs["label"]:
+            rows.append(f'<B>{html_text(shorten(attrs["label"]))}</B>')
+    elif kind == "const" and not attrs["shape"] and attrs["named"]:
+        text = f'{shorten(attrs["label"] or n)} = {number(float(attrs["value"]), 4)}'
+        rows.append(f'<B>{html_text(text)}</B>')
+    else:
+        rows.append(f'<B>{html_text(shorten(attrs["label"] or n))}</B>')
+        if kind != "const" or attrs["shape"]:
+            rows.append(f'<FONT POINT-SIZE="9" COLOR="{STYLE["muted_color"]}">'
+                        f'{html_text(shape_text(attrs["shape"]))}</FONT>')
+    if n == loss:
+        style.update(STYLE["loss"])
+        classes.append("loss")
+        if show_values:
+            rows.append(_html_block(attrs["value"], STYLE["value_color"], "= "))
+    if attrs["multipath"]:
+        style.update(STYLE["multipath"])
+        classes.append("multipath")
+        paths = sorted(e["path"] for _, _, e in G.out_edges(n, data=True) if e["path"])
+        total = f"∇{shorten(attrs['label'] or n)} = {' + '.join(map(path_mark, paths))}"
+        if formulas is not None:
+            total += f" = {formulas.node(n)}"
+        if show_grads or formulas is not None:
+            rows.append(f'<FONT COLOR="{STYLE["grad_color"]}">{html_text(total)}</FONT>')
+        if show_grads:
+            rows.append(_html_block(attrs["grad"], STYLE["grad_color"], "= "))
+    if has_nonfinite(attrs["value"]) or has_nonfinite(attrs["grad"]):
+        style.update(STYLE["nonfinite"])
+        if style.get("shape") == "box":
+            style["style"] = "rounded,filled"
+        classes.append("nonfinite")
+    style["label"] = _label(rows)
+    style["class"] = " ".join(classes)
+    style["id"] = f"node-{n}"
+    style["tooltip"] = plain_lines(_node_tooltip(n, attrs, compact))
+    return style
+
+
+def _edge_attributes(G, u, v, k, attrs, show_values, show_grads, formulas, compact) -> dict:
+    style = {}
+    classes = ["path"]
+    number_ = attrs["path"]
+    grad_color = STYLE["grad_color"]
+    if number_ is not None:
+        classes.append("multipath-path")
+        grad_color = STYLE["path_colors"][(number_ - 1) % len(STYLE["path_colors"])]
+        style.update(color=grad_color, penwidth="2")
+    if not attrs["flows"]:
+        classes.append("no-grad")
+    if has_nonfinite(attrs["value"]) or has_nonfinite(attrs["grad"]):
+        style.update(STYLE["nonfinite_edge"])
+        classes.append("nonfinite")
+    rows = []
+    scalar_const = G.nodes[u]["kind"] == "const" and not G.nodes[u]["shape"]
+    if show_values and attrs["value"] is not None and not scalar_const:  # the node shows it
+        rows.append(_html_block(attrs["value"], STYLE["value_color"], ""))
+    mark = path_mark(number_) + " " if number_ else ""
+    if show_grads and attrs["grad"] is not None:
+        rows.append(_html_block(attrs["grad"], grad_color, f"{mark}∇ "))
+    if formulas is not None and attrs["flows"]:
+        prefix = "" if show_grads else f"{mark}∇ = "
+        rows.append(f'<FONT COLOR="{html.escape(grad_color)}">'
+                    f'{html_text(prefix + formulas.edge((u, v, k)))}</FONT>')
+    if rows:
+        style["label"] = _label(rows)
+    style["class"] = " ".join(classes)
+    style["id"] = f"edge-{u}-{v}-{k}"
+    tooltip = plain_lines(_edge_tooltip(u, v, k, attrs, compact))
+    style["tooltip"] = tooltip
+    style["labeltooltip"] = tooltip
+    return style

@@ -1,0 +1,183 @@
+"""Writing terms: in the expression language (read back by claims), as Unicode text, as LaTeX.
+
+How each op is written comes from its stanza in the op table (``operator`` and
+``precedence`` for the expression language, ``notation`` for people); this module only
+knows how to bracket, and how names, numbers and gradients look.
+
+>>> from graphviz_bp.terms import Apply, Grad, Name, Num
+>>> t = Apply("mul", (Num(0.5), Apply("matmul", (Grad("z2"), Apply("transpose", (Name("h1"),))))))
+>>> to_expr(t), to_text(t), to_latex(t)
+('0.5 * (grad(z2) @ h1.T)', '½ ∂L/∂z₂ h₁ᵀ', '\\\\tfrac{1}{2} \\\\frac{\\\\partial L}{\\\\partial z_{2}} h_{1}^{\\\\top}')
+"""
+
+from __future__ import annotations
+
+from .ops import BINARY_SYNTAX, OPS, Notation
+from .terms import IDENTITY, Apply, Facts, Grad, Name, Num, Term, is_scalar
+
+__all__ = ["to_expr", "to_text", "to_latex", "number_text"]
+
+
+# ---------------------------------------------------------------- the expression language
+
+
+def number_text(value: float) -> str:
+    """A number as the expression language writes it: 2, 0.5, 1e-08."""
+    if float(value).is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return repr(float(value))
+
+
+def _precedence(t) -> int:
+    if isinstance(t, Num):
+        return 3 if t.value < 0 else 5
+    if isinstance(t, Apply) and t.op in OPS:
+        return OPS[t.op].precedence
+    return 5
+
+
+def to_expr(t: Term) -> str:
+    """The term in the expression language (Python syntax that ``expr.parse`` reads)."""
+
+    def wrap(u, minimum):
+        text = to_expr(u)
+        return f"({text})" if _precedence(u) < minimum else text
+
+    if isinstance(t, Name):
+        return t.id
+    if isinstance(t, Num):
+        return number_text(t.value)
+    if isinstance(t, Grad):
+        return f"grad({t.id})"
+    if t.op == IDENTITY:
+        return f"eye({t.param('n')})"
+    op = OPS[t.op]
+    token, level = op.operator, op.precedence
+    if token == "**":
+        (exponent,) = op.params
+        return f"{wrap(t.args[0], 5)} ** {number_text(t.param(exponent).value)}"
+    if token in BINARY_SYNTAX and op.arity == 2:
+        return f"{wrap(t.args[0], level)} {token} {wrap(t.args[1], level + 1)}"
+    if token is not None and token.startswith("."):
+        return f"{wrap(t.args[0], 5)}{token}"
+    if token is not None:
+        return f"{token}{wrap(t.args[0], level)}"
+    keywords = [f"{k}={v}" for k, v in t.params if v is not None]
+    return f"{t.op}({', '.join([*(to_expr(a) for a in t.args), *keywords])})"
+
+
+# ---------------------------------------------------------------- for people: text and LaTeX
+
+_SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+_GREEK = {"alpha": ("α", r"\alpha"), "beta": ("β", r"\beta"), "gamma": ("γ", r"\gamma"),
+          "lam": ("λ", r"\lambda"), "lambda_": ("λ", r"\lambda"), "sigma": ("σ", r"\sigma")}
+
+
+def _notation(t: Apply, scalars) -> Notation | None:
+    op = OPS.get(t.op)
+    notation = op.notation if op is not None else None
+    if notation is not None and notation.scaled is not None and t.args \
+            and is_scalar(t.args[0], Facts(scalars=scalars)):
+        return notation.scaled
+    return notation
+
+
+def _level(t, scalars) -> float:
+    """How tightly a term binds as written for people (see :class:`~graphviz_bp.ops.Notation`)."""
+    if isinstance(t, Grad):
+        return 4  # ∂L/∂z is not an atom: (∂L/∂z)ᵀ
+    if isinstance(t, Num):
+        return 3 if t.value < 0 else 5
+    if isinstance(t, Apply):
+        notation = _notation(t, scalars)
+        return notation.level if notation is not None else 5
+    return 5
+
+
+class _Style:
+    """What differs between text and LaTeX: atoms, brackets, and the default notation."""
+
+    def __init__(self, latex: bool):
+        self.latex = latex
+
+    def paren(self, text: str) -> str:
+        return rf"\left({text}\right)" if self.latex else f"({text})"
+
+    def name(self, name: str, labels: dict | None) -> str:
+        return _latex_name(name, labels) if self.latex else _pretty_name(name, labels)
+
+    def atom(self, t, labels) -> str:
+        if isinstance(t, Name):
+            return self.name(t.id, labels)
+        if isinstance(t, Num):
+            if self.latex:
+                return r"\tfrac{1}{2}" if t.value == 0.5 else number_text(t.value)
+            if abs(t.value) == 0.5:
+                return "½" if t.value > 0 else "−½"
+            return number_text(t.value).replace("-", "−")
+        if self.latex:
+            return rf"\frac{{\partial L}}{{\partial {self.name(t.id, labels)}}}"
+        return f"∂L/∂{self.name(t.id, labels)}"
+
+    def function(self, op: str, args: list[str]) -> str:
+        if op == IDENTITY:
+            return "I"
+        if self.latex:
+            name = op.replace("_", r"\_")
+            return rf"\operatorname{{{name}}}\left({', '.join(args)}\right)"
+        return f"{op}({', '.join(args)})"
+
+
+_TEXT, _LATEX = _Style(latex=False), _Style(latex=True)
+
+
+def _show(t: Term, style: _Style, labels, scalars) -> str:
+    if not isinstance(t, Apply):
+        return style.atom(t, labels)
+    notation = _notation(t, scalars)
+    if notation is None:
+        return style.function(t.op, [_show(a, style, labels, scalars) for a in t.args])
+    wraps = notation.latex_wrap if style.latex and notation.latex_wrap is not None else notation.wrap
+    args = []
+    for i, a in enumerate(t.args):
+        text = _show(a, style, labels, scalars)
+        minimum = wraps[i] if i < len(wraps) else 0
+        args.append(style.paren(text) if _level(a, scalars) < minimum else text)
+    params = {k: (v.value if isinstance(v, Num) else v) for k, v in t.params}
+    template = notation.latex if style.latex else notation.text
+    return template(args, params) if callable(template) else template.format(*args, **params)
+
+
+def to_text(t: Term, labels: dict | None = None, scalars=frozenset()) -> str:
+    """The term as a person writes it: W r xᵀ, K⁻¹, ∂L/∂z₂, α D K⁻¹ X, σ(z₁) ⊙ …
+
+    ``scalars`` names the nodes that are numbers, written before what they multiply.
+    """
+    return _show(t, _TEXT, labels, frozenset(scalars))
+
+
+def to_latex(t: Term, labels: dict | None = None, scalars=frozenset()) -> str:
+    """The term in LaTeX math (standard macros only: \\frac, \\top, \\odot, \\operatorname)."""
+    return _show(t, _LATEX, labels, frozenset(scalars))
+
+
+def _pretty_name(name: str, labels: dict | None) -> str:
+    if labels and labels.get(name):
+        return labels[name]
+    if name in _GREEK:
+        return _GREEK[name][0]
+    stem = name.rstrip("0123456789")
+    return stem + name[len(stem):].translate(_SUBSCRIPTS) if stem else name
+
+
+def _latex_name(name: str, labels: dict | None) -> str:
+    if name in _GREEK:
+        return _GREEK[name][1]
+    if name == "Kinv":
+        return "K^{-1}"
+    stem = name.rstrip("0123456789")
+    digits = name[len(stem):]
+    stem = stem.replace("_", r"\_")
+    if len(stem) > 1:
+        stem = rf"\mathrm{{{stem}}}"
+    return f"{stem}_{{{digits}}}" if digits and stem else stem or name

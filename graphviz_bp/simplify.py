@@ -1,0 +1,220 @@
+"""Light rewrites of terms that are obviously right: ×1, +0, −(−x), (xᵀ)ᵀ, scalars in front.
+
+>>> from graphviz_bp.terms import Apply, Name, Num
+>>> from graphviz_bp.printing import to_text
+>>> to_text(simplify(Apply("mul", (Num(1.0), Apply("transpose", (Apply("transpose", (Name("W"),)),))))))
+'W'
+"""
+
+from __future__ import annotations
+
+from .terms import IDENTITY, ZERO, Apply, Facts, Num, Name, Grad, Term, is_scalar, shape_of
+
+__all__ = ["simplify", "add_all"]
+
+
+def _num(t) -> float | None:
+    return t.value if isinstance(t, Num) else None
+
+
+def _count_transposes(t) -> int:
+    if isinstance(t, Apply):
+        return (t.op == "transpose") + sum(_count_transposes(a) for a in t.args)
+    return 0
+
+
+def simplify(t: Term, facts: "Facts | frozenset" = frozenset()) -> Term:
+    """Light rewrites that are obviously right.
+
+    ×1, ÷1, +0, −(−x), (xᵀ)ᵀ, I x, x + x = 2 x; products as number · scalars · rest, so
+    numbers fold and scalars stand in front; matrix products associated to the left;
+    Kᵀ = K and (K⁻¹)ᵀ = K⁻¹ for symmetric K; (A B)ᵀ = Bᵀ Aᵀ and (A + B)ᵀ = Aᵀ + Bᵀ only
+    where that removes transposes.
+    """
+    facts = facts if isinstance(facts, Facts) else Facts(frozenset(facts))
+    return _simplify(t, facts)
+
+
+def _simplify(t: Term, facts: Facts) -> Term:
+    if not isinstance(t, Apply):
+        return t
+    key = ("simplified", t)
+    if key not in facts.memo:
+        facts.memo[key] = _simplify_op(t, facts)
+    return facts.memo[key]
+
+
+def _simplify_op(t: Apply, facts: Facts) -> Term:
+    args = tuple(_simplify(a, facts) for a in t.args)
+    params = tuple((k, _simplify(v, facts) if isinstance(v, (Apply, Num)) else v)
+                   for k, v in t.params)
+    t = Apply(t.op, args, params)
+    a = args[0] if args else None
+    b = args[1] if len(args) > 1 else None
+    na, nb = _num(a), _num(b)
+    if t.op in ("add", "sub", "mul", "div") and na is not None and nb is not None:
+        return Num(_fold(t.op, na, nb))
+    if t.op == "add":
+        if na == 0:
+            return b
+        if nb == 0:
+            return a
+        if a == b:
+            return _simplify(Apply("mul", (Num(2.0), a)), facts)
+        if _negated(b) is not None:
+            return _simplify(Apply("sub", (a, _negated(b))), facts)
+        return t
+    if t.op == "sub":
+        if nb == 0:
+            return a
+        if na == 0:
+            return _simplify(Apply("neg", (b,)), facts)
+        if _negated(b) is not None:
+            return _simplify(Apply("add", (a, _negated(b))), facts)
+        return t
+    if t.op == "matmul":
+        if isinstance(a, Apply) and a.op == IDENTITY:
+            return b
+        if isinstance(b, Apply) and b.op == IDENTITY:
+            return a
+        if isinstance(b, Apply) and b.op == "matmul" and all(
+                len(shape_of(x, facts) or ()) == 2 for x in (a, *b.args)):  # A (B C) = A B C
+            return _simplify(Apply("matmul", (Apply("matmul", (a, b.args[0])), b.args[1])), facts)
+    if t.op == "transpose":
+        if isinstance(a, Apply) and a.op == "transpose":
+            return a.args[0]
+        if is_scalar(a, facts) or _is_symmetric(a, facts):
+            return a
+        pushed = None
+        if isinstance(a, Apply) and a.op == "matmul":  # (A B)ᵀ = Bᵀ Aᵀ
+            pushed = Apply("matmul", (Apply("transpose", (a.args[1],)), Apply("transpose", (a.args[0],))))
+        elif isinstance(a, Apply) and a.op in ("add", "sub"):  # (A + B)ᵀ = Aᵀ + Bᵀ
+            pushed = Apply(a.op, tuple(Apply("transpose", (x,)) for x in a.args))
+        elif isinstance(a, Apply) and a.op in ("mul", "div", "neg") and _has_scalar_factor(a, facts):
+            coef, scalars, rest = _factor(a, facts)
+            pushed = _rebuild(coef, scalars, Apply("transpose", (rest,)))
+        if pushed is not None:  # taken where transposes cancel, or end up on names only
+            pushed = _simplify(pushed, facts)
+            before, after = _count_transposes(t), _count_transposes(pushed)
+            if after < before or (after == before and _transposes_on_names(pushed)):
+                return pushed
+        return t
+    if t.op == "pow":
+        p = t.param("p")
+        if isinstance(p, Num) and p.value == 1:
+            return a
+        return t
+    if t.op == "expand" and t.param("axis") is None:
+        return a
+    if t.op == "div" and nb == 1:
+        return a
+    if t.op in ("mul", "div", "neg", "matmul") and _has_scalar_factor(t, facts):
+        coef, scalars, rest = _factor(t, facts)
+        return _rebuild(coef, scalars, rest)
+    if t.op == "neg" and isinstance(a, Apply) and a.op == "neg":
+        return a.args[0]
+    return t
+
+
+def _transposes_on_names(t) -> bool:
+    if isinstance(t, Apply):
+        if t.op == "transpose" and not isinstance(t.args[0], (Name, Grad)):
+            return False
+        return all(_transposes_on_names(a) for a in t.args)
+    return True
+
+
+def _negated(t) -> "Term | None":
+    """x when t is −x or a product with a negative number in front, else None."""
+    if isinstance(t, Apply) and t.op == "neg":
+        return t.args[0]
+    if isinstance(t, Apply) and t.op in ("mul", "div") and _num(t.args[0]) is not None and t.args[0].value < 0:
+        return Apply(t.op, (Num(-t.args[0].value), t.args[1])) if t.args[0].value != -1 else t.args[1]
+    if isinstance(t, Apply) and t.op == "div" and _negated(t.args[0]) is not None:
+        return Apply("div", (_negated(t.args[0]), t.args[1]))
+    return None
+
+
+def _has_scalar_factor(t, facts) -> bool:
+    coef, scalars, rest = _factor(t, facts)
+    return coef != 1 or bool(scalars) or rest is None or rest != t
+
+
+def _factor(t, facts):
+    """t as (number, [scalar factors], rest or None), for products, quotients by numbers,
+    negations and matrix products: scalars commute with all of them."""
+    key = ("factor", t)
+    if key not in facts.memo:
+        facts.memo[key] = _factor_of(t, facts)
+    return facts.memo[key]
+
+
+def _factor_of(t, facts):
+    if isinstance(t, Num):
+        return t.value, [], None
+    if is_scalar(t, facts) and not (isinstance(t, Apply) and t.op in ("mul", "div", "neg")):
+        return 1.0, [t], None
+    if isinstance(t, Apply) and t.op in ("mul", "matmul"):
+        c1, s1, r1 = _factor(t.args[0], facts)
+        c2, s2, r2 = _factor(t.args[1], facts)
+        if r1 is None or r2 is None:
+            return c1 * c2, s1 + s2, r1 if r2 is None else r2
+        return c1 * c2, s1 + s2, Apply(t.op, (r1, r2))
+    if isinstance(t, Apply) and t.op == "div" and _num(t.args[1]) not in (None, 0):
+        c, s, r = _factor(t.args[0], facts)
+        return c / t.args[1].value, s, r
+    if isinstance(t, Apply) and t.op == "neg":
+        c, s, r = _factor(t.args[0], facts)
+        return -c, s, r
+    return 1.0, [], t
+
+
+def _rebuild(coef: float, scalars: list, rest) -> Term:
+    """number · s₁ · s₂ · … · rest; a number 1/k is written as a quotient by k."""
+    factors = [*scalars] + ([rest] if rest is not None else [])
+    if coef == 0 and rest is None:
+        return ZERO  # a scalar zero; an array keeps its shape as 0 * rest
+    if not factors:
+        return Num(coef)
+    body = factors[-1]
+    for s in reversed(factors[:-1]):
+        body = Apply("mul", (s, body))
+    magnitude = abs(coef)
+    inverse = 1 / magnitude if magnitude else 0.0
+    if magnitude == 1:
+        term = body
+    elif 0 < magnitude < 1 and abs(inverse - round(inverse)) < 1e-9 and magnitude != 0.5:
+        term = Apply("div", (body, Num(float(round(inverse)))))
+    else:
+        term = Apply("mul", (Num(magnitude), body))
+    return Apply("neg", (term,)) if coef < 0 else term
+
+
+def _is_symmetric(t, facts) -> bool:
+    if isinstance(t, Name):
+        return t.id in facts.symmetric
+    if isinstance(t, Apply) and t.op == "inv":
+        return _is_symmetric(t.args[0], facts)
+    if isinstance(t, Apply) and t.op == IDENTITY:
+        return True
+    return False
+
+
+def _fold(op: str, a: float, b: float) -> float:
+    if op == "add":
+        return a + b
+    if op == "sub":
+        return a - b
+    if op == "mul":
+        return a * b
+    return a / b
+
+
+def add_all(terms: list[Term], facts: "Facts | frozenset" = frozenset()) -> Term:
+    """t₁ + t₂ + …, simplified (the total gradient of a node reached along several edges)."""
+    total = terms[0]
+    for t in terms[1:]:
+        total = Apply("add", (total, t))
+    return simplify(total, facts)
+
+
