@@ -26,7 +26,14 @@ from .graph import FUNCTIONS, Expr, apply, const, data, param, size_limit, to_ne
 
 from .functions import *  # noqa: F401,F403  bp.sumsq, bp.logdet, bp.eye, ...
 
-if importlib.util.find_spec("graphviz") is not None:
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+if _installed("graphviz"):
     from .dot import to_dot
     from .drawing import render
 else:  # drawing needs the graphviz package; the rest of graphviz-bp does not

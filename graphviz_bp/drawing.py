@@ -81,7 +81,7 @@ def draw(source: str, fmt: str = "svg", engine: str = "bundled") -> bytes:
     except ImportError:
         raise EngineNotFoundError(
             "the bundled engine needs pygraphviz>=2: pip install 'pygraphviz>=2' "
-            "(or use --engine system with Graphviz installed)"
+            "(or the system engine, with Graphviz installed)"
         ) from None
     with _captured_stderr() as printed:
         try:

@@ -23,6 +23,7 @@ a test evaluates every one against the numeric gradient of its edge.
 
 from __future__ import annotations
 
+import ast
 import math
 from dataclasses import dataclass, field
 
@@ -32,12 +33,12 @@ import numpy as np
 from .engine import Graph
 from .errors import GraphvizBPError
 from .graph import arguments
-from .ops import OPS
+from .ops import OPS, operator_op
 from .printing import to_expr, to_latex, to_text
 from .simplify import add_all, simplify
-from .terms import IDENTITY, ONE, Apply, Facts, Grad, Name, Num, Term, instantiate
+from .terms import AST_TOKENS, IDENTITY, ONE, Apply, Facts, Grad, Name, Num, Term
 
-__all__ = ["Derivation", "derive", "symmetric_nodes", "term_params", "definition"]
+__all__ = ["Derivation", "derive", "instantiate", "symmetric_nodes", "term_params", "definition"]
 
 
 def symmetric_nodes(G: nx.MultiDiGraph) -> frozenset:
@@ -104,7 +105,57 @@ class Derivation:
         return to_expr(term)
 
 
-def _value_terms(G: nx.MultiDiGraph) -> dict:
+def instantiate(template: str, bindings: dict, params: dict | None = None,
+                numbers: dict | None = None, facts: "Facts | None" = None) -> Term:
+    """The term of a rule ``template`` of the op table, simplified.
+
+    ``bindings`` maps the template's names (``g``, ``out``, ``a``, ``b``) to terms,
+    ``params`` the op's parameters (``axis``, ``p``) to values, and ``numbers`` gives
+    ``size(x)`` and ``rows(x)`` for the bound names: ``{("size", "b"): 4}``.
+    """
+    params, numbers = params or {}, numbers or {}
+
+    def operator(node, arity: int) -> str:
+        op = operator_op(AST_TOKENS[type(node)], arity)
+        return op.name
+
+    def build(node):
+        if isinstance(node, ast.Expression):
+            return build(node.body)
+        if isinstance(node, ast.Constant):
+            return Num(float(node.value))
+        if isinstance(node, ast.Name):
+            if node.id in bindings:
+                return bindings[node.id]
+            return Num(float(params[node.id]))
+        if isinstance(node, ast.UnaryOp):
+            return Apply(operator(node.op, 1), (build(node.operand),))
+        if isinstance(node, ast.Attribute):
+            return Apply(operator_op("." + node.attr, 1).name, (build(node.value),))
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
+            op = operator_op("**", 1)
+            (exponent,) = op.params
+            return Apply(op.name, (build(node.left),), ((exponent, build(node.right)),))
+        if isinstance(node, ast.BinOp):
+            return Apply(operator(node.op, 2), (build(node.left), build(node.right)))
+        if isinstance(node, ast.Call):
+            fn = node.func.id
+            if fn in ("size", "rows"):
+                return Num(float(numbers[(fn, node.args[0].id)]))
+            keywords = []
+            for k in node.keywords:
+                value = params[k.value.id] if isinstance(k.value, ast.Name) else k.value.value
+                keywords.append((k.arg, value))
+            if fn == IDENTITY:
+                return Apply(IDENTITY, (), (("n", int(build(node.args[0]).value)),))
+            return Apply(fn, tuple(build(a) for a in node.args), tuple(keywords))
+        raise ValueError(f"rule template {template!r}: cannot read {ast.dump(node)}")
+
+    term = build(ast.parse(template, mode="eval"))
+    return simplify(term, facts or Facts())
+def _value_terms(
+
+G: nx.MultiDiGraph) -> dict:
     terms = {}
     for n in nx.topological_sort(G):
         attrs = G.nodes[n]

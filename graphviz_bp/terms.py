@@ -1,25 +1,24 @@
-"""Symbolic formulas as small immutable trees, built from the op table's rules.
+"""Symbolic formulas as small immutable trees.
 
 A term is :class:`Name` (a node of the graph), :class:`Num`, :class:`Grad` (∂L/∂ a node)
-or :class:`Apply` (an op of the table applied to terms). :mod:`.simplify` rewrites
-terms; :mod:`.printing` writes them in the expression language (which ``check`` reads
+or :class:`Apply` (an op of the table applied to terms). :mod:`.symbolic` builds them
+from the op table's rules, :mod:`.simplify` rewrites them, :mod:`.printing` writes them in the expression language (which ``check`` reads
 back), as Unicode text and as LaTeX.
 
->>> from graphviz_bp.printing import to_expr, to_latex, to_text
->>> t = instantiate("g @ b.T", {"g": Grad("z"), "b": Name("x")})
->>> to_expr(t), to_text(t), to_latex(t)
-('grad(z) @ x.T', '∂L/∂z xᵀ', '\\\\frac{\\\\partial L}{\\\\partial z} x^{\\\\top}')
+>>> from graphviz_bp.printing import to_expr, to_text
+>>> t = Apply("matmul", (Grad("z"), Apply("transpose", (Name("x"),))))
+>>> to_expr(t), to_text(t)
+('grad(z) @ x.T', '∂L/∂z xᵀ')
 """
 
 from __future__ import annotations
 
-import ast
 from dataclasses import dataclass, field
 
-from .ops import BINARY_SYNTAX, OPS, UNARY_SYNTAX, operator_op
+from .ops import BINARY_SYNTAX, OPS, UNARY_SYNTAX
 
-__all__ = ["Term", "Name", "Num", "Grad", "Apply", "Facts", "ONE", "ZERO", "instantiate",
-           "shape_of", "is_scalar", "IDENTITY"]
+__all__ = ["Term", "Name", "Num", "Grad", "Apply", "Facts", "ONE", "ZERO", "shape_of",
+           "is_scalar", "IDENTITY", "AST_TOKENS"]
 
 
 @dataclass(frozen=True)
@@ -70,8 +69,9 @@ ONE, ZERO = Num(1.0), Num(0.0)
 #: rules use (``g * eye(rows(a))``), not an op of the table.
 IDENTITY = "eye"
 
-_AST_TOKENS = {syntax[0]: token for table in (BINARY_SYNTAX, UNARY_SYNTAX)
-               for token, syntax in table.items()}
+#: Python's operator nodes (``ast.Add``) → their tokens (``"+"``).
+AST_TOKENS = {syntax[0]: token for table in (BINARY_SYNTAX, UNARY_SYNTAX)
+              for token, syntax in table.items()}
 
 
 @dataclass(frozen=True)
@@ -83,58 +83,6 @@ class Facts:
     scalars: frozenset = frozenset()
     shapes: dict = field(default_factory=dict, compare=False, hash=False)
     memo: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
-
-
-def instantiate(template: str, bindings: dict, params: dict | None = None,
-                numbers: dict | None = None, facts: "Facts | None" = None) -> Term:
-    """The term of a rule ``template`` of the op table, simplified.
-
-    ``bindings`` maps the template's names (``g``, ``out``, ``a``, ``b``) to terms,
-    ``params`` the op's parameters (``axis``, ``p``) to values, and ``numbers`` gives
-    ``size(x)`` and ``rows(x)`` for the bound names: ``{("size", "b"): 4}``.
-    """
-    from .simplify import simplify
-
-    params, numbers = params or {}, numbers or {}
-
-    def operator(node, arity: int) -> str:
-        op = operator_op(_AST_TOKENS[type(node)], arity)
-        return op.name
-
-    def build(node):
-        if isinstance(node, ast.Expression):
-            return build(node.body)
-        if isinstance(node, ast.Constant):
-            return Num(float(node.value))
-        if isinstance(node, ast.Name):
-            if node.id in bindings:
-                return bindings[node.id]
-            return Num(float(params[node.id]))
-        if isinstance(node, ast.UnaryOp):
-            return Apply(operator(node.op, 1), (build(node.operand),))
-        if isinstance(node, ast.Attribute):
-            return Apply(operator_op("." + node.attr, 1).name, (build(node.value),))
-        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
-            op = operator_op("**", 1)
-            (exponent,) = op.params
-            return Apply(op.name, (build(node.left),), ((exponent, build(node.right)),))
-        if isinstance(node, ast.BinOp):
-            return Apply(operator(node.op, 2), (build(node.left), build(node.right)))
-        if isinstance(node, ast.Call):
-            fn = node.func.id
-            if fn in ("size", "rows"):
-                return Num(float(numbers[(fn, node.args[0].id)]))
-            keywords = []
-            for k in node.keywords:
-                value = params[k.value.id] if isinstance(k.value, ast.Name) else k.value.value
-                keywords.append((k.arg, value))
-            if fn == IDENTITY:
-                return Apply(IDENTITY, (), (("n", int(build(node.args[0]).value)),))
-            return Apply(fn, tuple(build(a) for a in node.args), tuple(keywords))
-        raise ValueError(f"rule template {template!r}: cannot read {ast.dump(node)}")
-
-    term = build(ast.parse(template, mode="eval"))
-    return simplify(term, facts or Facts())
 
 
 def shape_of(t: Term, facts: Facts):

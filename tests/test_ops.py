@@ -202,7 +202,8 @@ def test_symbolic_rule_equals_the_vjp(name, data, seed):
     from graphviz_bp.engine import value_of
     from graphviz_bp.expr import parse
     from graphviz_bp.printing import to_expr
-    from graphviz_bp.terms import Name, instantiate
+    from graphviz_bp.symbolic import instantiate
+    from graphviz_bp.terms import Name
 
     op = OPS[name]
     arg_shapes, params = data.draw(CASES[name](op))

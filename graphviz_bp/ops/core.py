@@ -8,11 +8,10 @@ from typing import Callable
 
 import numpy as np
 
+from .shapes import Shape, broadcast_shape
+
 __all__ = ["Op", "Notation", "OPS", "defop", "undefop", "unbroadcast", "summing_to", "Shape",
            "BINARY_SYNTAX", "UNARY_SYNTAX", "operator_op", "latex_base"]
-
-Shape = tuple[int, ...]
-
 
 @dataclass(frozen=True)
 class Notation:
@@ -69,8 +68,6 @@ class Op:
     @property
     def broadcasts(self) -> bool:
         """Whether arguments broadcast to the output (their gradients are then summed back)."""
-        from .shapes import broadcast_shape
-
         return self.shape is broadcast_shape
 
     @property

@@ -10,9 +10,10 @@ import math
 import numpy as np
 
 from ..errors import ShapeError
-from .core import Shape
 
-__all__ = ["same_shape", "broadcast_shape", "matmul_shape", "transpose_shape", "reduce_shape",
+Shape = tuple[int, ...]
+
+__all__ = ["Shape", "same_shape", "broadcast_shape", "matmul_shape", "transpose_shape", "reduce_shape",
            "expand_shape", "scalar_shape", "along_axis_shape", "square_shape",
            "square_to_scalar_shape", "solve_shape", "cross_entropy_shape", "onehot_shape",
            "outer_shape", "shape_text"]
