@@ -31,7 +31,7 @@ sys.path.insert(0, str(HERE))
 
 from graphviz_bp import check_gradients, losses  # noqa: E402
 from graphviz_bp.ops import OPS  # noqa: E402
-from graphviz_bp.dot import to_dot
+from graphviz_bp.dot import to_dot  # noqa: E402
 from graphviz_bp.drawing import draw  # noqa: E402
 from peers import NUMPY, jax_losses, torch_losses  # noqa: E402
 

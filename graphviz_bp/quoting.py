@@ -10,9 +10,9 @@ Full precision is in ``inspect --json``.
 
 >>> number(-0.0123456, 3), number(2.0, 3), number(float("nan"), 3)
 ('−0.0123', '2', 'nan')
->>> print(array_text([[1.0, -0.5], [1e-17, 2.25]]))
-[[1  -0.5]
- [0  2.25]]
+>>> print(array_text([[1.0, -0.5], [1e-17, 2.25]], digits=4))
+[[1.000  -0.500]
+ [0.000   2.250]]
 >>> html_text("a<b>[0]\\\\N")
 'a&lt;b&gt;&#91;0&#93;\\\\\\\\N'
 """
@@ -88,14 +88,22 @@ def number(x: float, digits: int, scale: float | None = None) -> str:
 
 
 def _rounded(values: np.ndarray, digits: int) -> list[str]:
-    """Entries rounded to ``digits`` significant digits of the largest (finite) one."""
+    """Entries rounded to ``digits`` significant digits of the largest (finite) one, all
+    with the same number of decimals where that stays short (as a printed table has)."""
     finite = values[np.isfinite(values)]
     scale = float(np.max(np.abs(finite))) if finite.size else 0.0
     if scale == 0.0:
         return [_entry(float(v)) for v in values]
     decimals = digits - 1 - math.floor(math.log10(scale))
-    return [_entry(round(float(v), decimals)) if math.isfinite(v) else str(float(v))
-            for v in values]
+    fixed = 0 <= decimals <= digits + 3
+    texts = []
+    for v in map(float, values):
+        if not math.isfinite(v):
+            texts.append(str(v))
+            continue
+        v = round(v, decimals) + 0.0  # + 0.0: no negative zero
+        texts.append(f"{v:.{decimals}f}" if fixed else _entry(v))
+    return texts
 
 
 def _entry(x: float) -> str:

@@ -16,8 +16,8 @@ The formulas print in the expression language, so ``check --claim`` reads them b
 a test evaluates every one against the numeric gradient of its edge.
 
 >>> from graphviz_bp import losses
->>> d = derive(losses.autoencoder())
->>> d.text(d.node_expanded["W"])
+>>> deriv = derive(losses.autoencoder())
+>>> deriv.text(deriv.node_expanded["W"])
 'W x rᵀ + W r xᵀ'
 """
 

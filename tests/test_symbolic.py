@@ -11,7 +11,6 @@ from hypothesis import HealthCheck, given, settings
 
 import graphviz_bp as bp
 from graphviz_bp import losses
-from graphviz_bp.claims import check_claim
 from test_claims import judge
 from graphviz_bp.drawing import draw
 from graphviz_bp.derivation import write

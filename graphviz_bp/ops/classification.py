@@ -83,10 +83,10 @@ def cross_entropy(logits, labels, axis=-1):
 def cross_entropy_vjp(g, out, logits, labels, axis=-1):
     rows, label_entries = _examples_last(logits, labels, axis, check=False)
     examples = len(rows)
-    d = np.exp(rows - log_sum_exp(rows, axis=1))  # softmax
-    d *= g / examples
-    d[label_entries] -= g / examples
-    return _from_rows(d, logits, axis)
+    grad = np.exp(rows - log_sum_exp(rows, axis=1))  # softmax
+    grad *= g / examples
+    grad[label_entries] -= g / examples
+    return _from_rows(grad, logits, axis)
 
 
 def onehot(logits, labels, axis=-1):
