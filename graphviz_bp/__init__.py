@@ -22,7 +22,8 @@ from .errors import (
     UnknownNameError,
 )
 from .gradcheck import check_gradients, relative_error
-from .graph import FUNCTIONS, Expr, apply, const, data, param, size_limit, to_networkx
+from .graph import FUNCTIONS, Expr, apply, const, data, param, to_networkx
+from .limits import size_limit
 
 from .functions import *  # noqa: F401,F403  bp.sumsq, bp.logdet, bp.eye, ...
 

@@ -169,8 +169,14 @@ class Graph:
         attrs = self._node(name)
         if attrs["kind"] == "op":
             raise GraphvizBPError(f"{name!r} is computed by {attrs['op']}; only leaves can be set")
-        old = attrs["value"]
-        array = np.array(value, dtype=np.asarray(old).dtype)
+        old = np.asarray(attrs["value"])
+        try:
+            given = np.asarray(value)
+            array = given.astype(old.dtype)
+        except (TypeError, ValueError):
+            raise GraphvizBPError(f"{name!r} holds numbers; got {type(value).__name__}") from None
+        if old.dtype.kind in "iu" and not np.array_equal(array, given):
+            raise GraphvizBPError(f"{name!r} holds integer labels; got {value!r}")
         if array.shape != attrs["shape"]:
             raise ShapeError(f"{name!r} has shape {attrs['shape']}, got a value of shape {array.shape}")
         attrs["value"] = array[()] if array.ndim == 0 else array

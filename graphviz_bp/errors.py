@@ -35,9 +35,14 @@ class ShapeError(GraphvizBPError, ValueError):
 class SizeLimitError(ShapeError):
     """A node larger than the size limit, refused before anything is allocated."""
 
-    def __init__(self, what: str, entries: int, limit: int):
-        super().__init__(f"{what} would have {entries:,} entries, more than the limit of {limit:,}")
-        self.what, self.entries, self.limit = what, entries, limit
+    def __init__(self, what: str, entries: int, limit: int, total: bool = False):
+        if total:
+            message = (f"{what} would bring this graph to {entries:,} entries, more than the "
+                       f"total limit of {limit:,}")
+        else:
+            message = f"{what} would have {entries:,} entries, more than the limit of {limit:,}"
+        super().__init__(message)
+        self.what, self.entries, self.limit, self.total = what, entries, limit, total
 
 
 class UnknownNameError(GraphvizBPError, KeyError):

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .engine import Graph
+from .errors import NumericalError
 
 __all__ = ["GradientCheck", "check_gradients", "relative_error"]
 
@@ -32,6 +33,12 @@ class GradientCheck:
     max_rel_error: float
     ok: bool
     step: float  # the shortest finite-difference step used for this leaf
+    noise: float = 0.0  # the finite differences' own error (absolute): differences below it pass
+    note: str | None = None  # why the check could not be made, when it could not
+
+
+class _LeftDomain(Exception):
+    """Every step tried leaves the domain of an op (log of a negative number, …)."""
 
 
 #: The first step tried, and how short a step may get while it keeps crossing kinks.
@@ -85,16 +92,36 @@ class _Probe:
     def _derivative(self, move, first: float) -> tuple[float, float]:
         """Central differences at h and 2h, Richardson-extrapolated to an O(h⁴) error; h
         starts at ``first`` and is cut 10× while the four points lie on different sides
-        of a ReLU or abs kink (there the quotient says nothing about the gradient).
+        of a ReLU or abs kink (there the quotient says nothing about the gradient) or
+        while one of them leaves the domain of an op (log of a negative number).
         """
-        h = first
+        h, left_domain = first, False
         while True:
-            points = []
+            points, outside = [], None
             for t in (h, -h, 2 * h, -2 * h):
                 move(t)
-                points.append(self._loss())
+                try:
+                    loss, kinks = self._loss()
+                except NumericalError as err:
+                    outside = str(err)
+                    break
+                if not np.isfinite(loss):
+                    outside = f"NaN or Inf at node {self.g.first_nonfinite()[0]!r}"
+                    break
+                points.append((loss, kinks))
+            shorter = h / 10 >= SHORTEST_STEP
+            if outside is not None:
+                if not shorter:
+                    raise _LeftDomain(outside)
+                h, left_domain = h / 10, True
+                continue
+            if left_domain and h / 100 >= SHORTEST_STEP:
+                # The edge of the domain is near and derivatives grow towards it (log at
+                # 1e-4): a step 100× inside keeps the O(h⁴) error of the quotient small.
+                h, left_domain = h / 100, False
+                continue
             crossed = len({kinks for _, kinks in points}) > 1
-            if not crossed or h / 10 < SHORTEST_STEP:
+            if not crossed or not shorter:
                 (ahead, _), (behind, _), (far_ahead, _), (far_behind, _) = points
                 near = (ahead - behind) / (2 * h)
                 far = (far_ahead - far_behind) / (4 * h)
@@ -119,68 +146,76 @@ def check_gradients(g: Graph, wrt=None, *, tol: float = 1e-6, tol_sampled: float
 
     Quotients are central differences at ε and 2ε combined by Richardson extrapolation
     (error O(ε⁴)), so ε can be long enough (1e-3 by default) for rounding not to matter
-    even in a loss of 10⁴; ε is cut tenfold while a step crosses a ReLU or abs kink.
+    even in a loss of 10⁴; ε is cut tenfold while a step crosses a ReLU or abs kink, or
+    leaves the domain of an op (then, if even 1e-8 leaves it, the leaf fails with a note
+    naming where).
 
-    Entry by entry, the relative error is |a − b| / max(|a|, |b|, floor); along a
-    direction, that of the two directional derivatives; over the sampled entries it is
-    normwise, max|a − b| / max(max|a|, max|b|, floor). The floor is 1e-8 × max|∇L| or,
-    when larger, the rounding level of the quotient divided by the tolerance
-    (16 ε_mach max(1, |L|) / ε / tol): an entry so small that float64 cannot resolve it
-    then passes when a and b agree to rounding, instead of failing on noise.
-
-    A leaf passes when its error is at most ``tol`` (entry by entry) or ``tol_sampled``
-    (directions and samples). A wrong rule gives 1e-2 or more either way. The graph is
-    left as it was found. ``GradientCheck.step`` is the shortest step used.
+    The relative error is |a − b| / max(|a|, |b|, 10⁻⁸ s), entry by entry, along each
+    direction, and normwise over the sampled entries, where s is the largest gradient
+    entry of the graph's leaves: a scale of the gradients themselves, never of the loss.
+    A comparison passes when its error is at most ``tol`` (entries) or ``tol_sampled``
+    (directions and samples), or when |a − b| is within the quotient's own rounding
+    error, 16 ε_mach max(1, |L|) / ε (``GradientCheck.noise``): float64 cannot tell such
+    a and b apart. Where that rounding error exceeds 1% of s (a huge constant added to
+    the loss swamps its changes), nothing can be concluded: the leaf fails, with a note.
+    A wrong rule gives 1e-2 or more. The graph is left as it was found.
     """
     names = [wrt] if isinstance(wrt, str) else list(wrt or g.leaves())
     rng = np.random.default_rng(seed)
     rounding = 16 * np.finfo(float).eps * max(1.0, abs(g.loss))
+    scale = max((float(np.max(np.abs(g.grad(n)), initial=0.0)) for n in g.leaves()),
+                default=0.0)
+    floor = 1e-8 * scale
     results = []
     for name in names:
         grad = np.asarray(g.grad(name), dtype=float)
         probe = _Probe(g, name)
-        floor = 1e-8 * float(np.max(np.abs(grad), initial=0.0))
         limit = tol if grad.size <= max_entries else tol_sampled
-        steps = []
+        steps, verdicts, errors = [], [], []
 
-        def resolved(quotient) -> tuple[float, float]:
-            """The quotient, and the smallest |a − b| it resolves."""
-            value, used = quotient
+        def compare(exact, numeric, used: float, normwise: bool = False) -> None:
+            """Judge backprop's ``exact`` against the quotient ``numeric`` made with step ``used``."""
             steps.append(used)
-            return value, rounding / used / limit
+            exact, numeric = np.atleast_1d(exact), np.atleast_1d(numeric)
+            difference = np.abs(exact - numeric)
+            if normwise:
+                bound = max(np.max(np.abs(exact)), np.max(np.abs(numeric)), floor)
+                error = float(np.max(difference) / bound) if bound else 0.0
+            else:
+                error = relative_error(exact, numeric, floor)
+            errors.append(error)
+            verdicts.append(error <= limit or bool(np.all(difference <= rounding / used)))
 
-        def along(direction) -> tuple[float, float]:
-            return resolved(probe.along(direction, step))
-
-        def entry(index) -> tuple[float, float]:
-            return resolved(probe.entry(index, step))
-
+        note = None
         try:
             if grad.size <= max_entries:
                 method = "entries"
-                numeric, resolution = np.empty_like(grad), np.empty_like(grad)
                 for index in np.ndindex(grad.shape):
-                    numeric[index], resolution[index] = entry(index)
-                error = relative_error(grad, numeric, np.maximum(floor, resolution))
+                    value, used = probe.entry(index, step)
+                    compare(grad[index], value, used)
             else:
                 method = "directions+samples"
-                errors = []
                 for _ in range(directions):
                     v = rng.normal(size=grad.shape)
                     v /= np.linalg.norm(v)
-                    value, resolution = along(v)
-                    errors.append(relative_error(np.vdot(grad, v), value,
-                                                 max(1e-8 * np.linalg.norm(grad), resolution)))
+                    value, used = probe.along(v, step)
+                    compare(np.vdot(grad, v), value, used)
                 picked = rng.choice(grad.size, size=min(samples, grad.size), replace=False)
-                exact = grad.reshape(-1)[picked]
-                numeric, resolution = np.array([entry(np.unravel_index(i, grad.shape))
-                                                for i in picked]).T
-                scale = max(np.max(np.abs(exact)), np.max(np.abs(numeric)), floor,
-                            np.max(resolution))
-                errors.append(float(np.max(np.abs(exact - numeric)) / scale) if scale else 0.0)
-                error = max(errors)
+                quotients = [probe.entry(np.unravel_index(i, grad.shape), step) for i in picked]
+                compare(grad.reshape(-1)[picked], [q for q, _ in quotients],
+                        min(used for _, used in quotients), normwise=True)
+        except _LeftDomain as outside:
+            note = (f"every step down to {SHORTEST_STEP:g} leaves the domain of the loss "
+                    f"({outside}): finite differences cannot check ∇{name} here")
         finally:
             probe.restore()
-        results.append(GradientCheck(name, grad.shape, method, error, bool(error <= limit),
-                                     min(steps)))
+        noise = rounding / min(steps) if steps else float("inf")
+        if note is None and noise > 1e-2 * scale and scale > 0:
+            note = (f"finite differences cannot resolve ∇{name}: rounding in a loss of "
+                    f"{g.loss:.3g} makes them uncertain by {noise:.2g}, more than 1% of the "
+                    f"gradients ({scale:.2g}); check the loss without its large constant terms")
+        error = max(errors, default=float("nan"))
+        ok = note is None and all(verdicts)
+        results.append(GradientCheck(name, grad.shape, method, error, ok,
+                                     min(steps, default=step), noise, note))
     return results

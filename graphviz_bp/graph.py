@@ -73,8 +73,6 @@ gives an op node's argument edges in slot order.
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import math
 import numbers
 from collections.abc import Mapping
@@ -82,7 +80,8 @@ from collections.abc import Mapping
 import networkx as nx
 import numpy as np
 
-from .errors import GraphvizBPError, NameConflictError, ShapeError, SizeLimitError
+from .errors import GraphvizBPError, NameConflictError, ShapeError
+from .limits import check_size
 from .ops import BINARY_SYNTAX, OPS, UNARY_SYNTAX
 
 __all__ = [
@@ -100,48 +99,9 @@ __all__ = [
     "mark_gradient_flow",
     "arguments",
     "path_mark",
-    "MAX_ENTRIES",
-    "size_limit",
-    "check_size",
 ]
 
 LEAF_KINDS = ("param", "input", "const")
-
-#: Most entries any node may have unless :func:`size_limit` says otherwise: a larger
-#: result is refused while the graph is built, before anything is allocated (5·10⁷ float64
-#: entries are 400 MB).
-MAX_ENTRIES = 50_000_000
-
-_max_entries = contextvars.ContextVar("max_entries", default=MAX_ENTRIES)
-
-
-@contextlib.contextmanager
-def size_limit(max_entries: int):
-    """Within the ``with`` block, refuse any node of more than ``max_entries`` entries.
-
-    >>> import graphviz_bp as bp
-    >>> with bp.size_limit(4):
-    ...     bp.eye(3)
-    Traceback (most recent call last):
-    ...
-    graphviz_bp.errors.SizeLimitError: eye(3) would have 9 entries, more than the limit of 4
-    """
-    if not isinstance(max_entries, numbers.Integral) or max_entries < 1:
-        raise GraphvizBPError(f"the size limit must be a positive integer, got {max_entries!r}")
-    token = _max_entries.set(int(max_entries))
-    try:
-        yield
-    finally:
-        _max_entries.reset(token)
-
-
-def check_size(shape, what: str) -> None:
-    """Refuse a node of ``shape`` larger than the size limit, naming ``what``."""
-    entries = math.prod(shape)
-    limit = _max_entries.get()
-    if entries > limit:
-        raise SizeLimitError(what, entries, limit)
-
 
 class Expr:
     """A node of a loss being written: a leaf, or an op applied to other ``Expr``.
@@ -210,6 +170,7 @@ def _leaf(kind: str, name: str, value, label: str | None) -> Expr:
             raise GraphvizBPError(f"leaf {name!r}: value is not numeric") from None
     else:
         array = array.copy()
+    check_size(array.shape, f"leaf {name!r}")
     if array.ndim == 0 and array.dtype == np.float64:
         array = array[()]
     return Expr(kind, shape=np.shape(array), value=array, name=name, label=label)
@@ -242,8 +203,13 @@ def as_expr(x) -> Expr:
     """``x`` itself if it is an Expr, else a const leaf holding the number or array."""
     if isinstance(x, Expr):
         return x
-    if isinstance(x, (numbers.Number, np.ndarray, np.generic)) and not isinstance(x, bool):
-        array = np.asarray(x, dtype=np.float64)
+    if isinstance(x, (numbers.Real, np.ndarray, np.generic)) and not isinstance(x, bool):
+        try:
+            array = np.asarray(x, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise GraphvizBPError(f"cannot use an array of {np.asarray(x).dtype} in a loss; "
+                                  "use real numbers") from None
+        check_size(array.shape, "a constant array")
         label = _number_label(array)
         return Expr("const", shape=array.shape, value=array[()] if array.ndim == 0 else array,
                     label=label)

@@ -20,6 +20,7 @@ from .engine import Graph
 from .errors import GraphvizBPError
 from .functions import inv, logdet, relu, softmax_ce, sumsq, swish, trace
 from .graph import const, data, eye, param
+from .limits import check_size
 
 __all__ = ["autoencoder", "gplvm_l1", "gplvm_l2", "gplvm", "fcnet_swish",
            "two_layer_net", "fc_net", "BUILTINS"]
@@ -43,12 +44,18 @@ def _nonnegative(loss: str, name: str, value) -> float:
     return float(value)
 
 
+def _normal(rng, loss: str, name: str, shape) -> np.ndarray:
+    """Standard normal values of ``shape``, refused before drawing when they are too many."""
+    check_size(shape, f"{loss}: {name}", count=False)
+    return rng.normal(size=shape)
+
+
 def autoencoder(m: int = 2, n: int = 3, seed: int = 0) -> Graph:
     """Linear autoencoder: L = ½‖WᵀWx − x‖², W m×n, x n×1 (W is reached along two paths)."""
     m, n = _size("autoencoder", "m", m), _size("autoencoder", "n", n)
     rng = np.random.default_rng(seed)
-    W = param("W", rng.normal(size=(m, n)))
-    x = data("x", rng.normal(size=(n, 1)))
+    W = param("W", _normal(rng, "autoencoder", "W", (m, n)))
+    x = data("x", _normal(rng, "autoencoder", "x", (n, 1)))
     r = (W.T @ (W @ x) - x).named("r")
     return Graph((0.5 * sumsq(r)).named("L"))
 
@@ -57,8 +64,9 @@ def _kernel(loss, N, Q, D, alpha, beta, seed):
     N, Q, D = (_size(loss, k, v) for k, v in (("N", N), ("Q", Q), ("D", D)))
     alpha, beta = _positive(loss, "alpha", alpha), _positive(loss, "beta", beta)
     rng = np.random.default_rng(seed)
-    X = param("X", rng.normal(size=(N, Q)))
-    Y = data("Y", rng.normal(size=(N, D)))
+    check_size((N, N), f"{loss}: K", count=False)
+    X = param("X", _normal(rng, loss, "X", (N, Q)))
+    Y = data("Y", _normal(rng, loss, "Y", (N, D)))
     a = const("alpha", alpha, label="α")
     b = const("beta", beta, label="β")
     K = (a * (X @ X.T) + eye(N) / b).named("K")
@@ -99,11 +107,12 @@ def fcnet_swish(D: int = 3, H: int = 4, C: int = 7, seed: int = 0) -> Graph:
     """Two-layer net, one example as a column: z₁ = W₁x + b₁, h₁ = swish(z₁), z₂ = W₂h₁ + b₂, softmax loss."""
     D, H, C = (_size("fcnet-swish", k, v) for k, v in (("D", D), ("H", H), ("C", C)))
     rng = np.random.default_rng(seed)
-    x = data("x", rng.normal(size=(D, 1)))
-    W1 = param("W1", rng.normal(size=(H, D)) / np.sqrt(D), label="W₁")
-    b1 = param("b1", 0.1 * rng.normal(size=(H, 1)), label="b₁")
-    W2 = param("W2", rng.normal(size=(C, H)) / np.sqrt(H), label="W₂")
-    b2 = param("b2", 0.1 * rng.normal(size=(C, 1)), label="b₂")
+    loss = "fcnet-swish"
+    x = data("x", _normal(rng, loss, "x", (D, 1)))
+    W1 = param("W1", _normal(rng, loss, "W1", (H, D)) / np.sqrt(D), label="W₁")
+    b1 = param("b1", 0.1 * _normal(rng, loss, "b1", (H, 1)), label="b₁")
+    W2 = param("W2", _normal(rng, loss, "W2", (C, H)) / np.sqrt(H), label="W₂")
+    b2 = param("b2", 0.1 * _normal(rng, loss, "b2", (C, 1)), label="b₂")
     y = const("y", int(rng.integers(C)))
     z1 = (W1 @ x + b1).named("z1", label="z₁")
     h1 = swish(z1).named("h1", label="h₁")
@@ -117,16 +126,18 @@ def _relu_net(loss, hidden_dims, N, D, C, reg, seed) -> Graph:
     if isinstance(hidden_dims, numbers.Integral):
         hidden_dims = (hidden_dims,)
     dims = [_size(loss, "hidden_dims", h) for h in hidden_dims]
+    if not dims and loss == "fc-net":
+        raise GraphvizBPError(f"{loss}: hidden_dims needs at least one layer size, got none")
     rng = np.random.default_rng(seed)
-    X = data("X", rng.normal(size=(N, D)))
+    X = data("X", _normal(rng, loss, "X", (N, D)))
     y = const("y", rng.integers(C, size=N))
     out, weights = X, []
     sizes = [D, *dims, C]
     last = len(sizes) - 1
     for i in range(1, last + 1):
-        W = param(f"W{i}", rng.normal(size=(sizes[i - 1], sizes[i])) / np.sqrt(sizes[i - 1]),
-                  label=f"W{_sub(i)}")
-        b = param(f"b{i}", 0.1 * rng.normal(size=sizes[i]), label=f"b{_sub(i)}")
+        W = param(f"W{i}", _normal(rng, loss, f"W{i}", (sizes[i - 1], sizes[i]))
+                  / np.sqrt(sizes[i - 1]), label=f"W{_sub(i)}")
+        b = param(f"b{i}", 0.1 * _normal(rng, loss, f"b{i}", (sizes[i],)), label=f"b{_sub(i)}")
         weights.append(W)
         if i < last:
             Z = (out @ W + b).named(f"Z{i}", label=f"Z{_sub(i)}")

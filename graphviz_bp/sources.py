@@ -16,6 +16,7 @@ import inspect
 import math
 import numbers
 import sys
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -26,7 +27,9 @@ from . import losses
 from .engine import Graph
 from .errors import GraphvizBPError, UnknownNameError, did_you_mean
 from .expr import parse
-from .graph import Expr, check_size, const, param
+from .graph import Expr, const, param
+from .limits import check_size, fresh_count
+from .ops import OPS
 
 __all__ = ["Source", "SourceError", "builtin_source", "expression_source", "file_source",
            "parse_setting", "DOMAINS"]
@@ -44,8 +47,19 @@ class Source:
     """A loss to work on: ``build(seed)`` returns it evaluated with that seed's values."""
 
     name: str
-    build: Callable[[int], Graph]
+    make: Callable[[int], Graph]
     sizes: dict = field(default_factory=dict)  # numbers a claim may use by name (N, Q, D, …)
+
+    def build(self, seed: int) -> Graph:
+        """The loss drawn with ``seed``, evaluated; its nodes count toward the size limits
+        on their own, not with those of earlier draws."""
+        with fresh_count():
+            return self.make(seed)
+
+
+def _name(text: str) -> str:
+    """A name as Python reads it in an expression: µ (micro sign) and μ (mu) are one name."""
+    return unicodedata.normalize("NFKC", text.strip())
 
 
 # ---------------------------------------------------------------- settings
@@ -67,11 +81,14 @@ def _number(text: str, what: str):
 def parse_setting(text: str, option: str = "--set") -> tuple[str, object]:
     """``"m=3"`` → ``("m", 3)``; ``"hidden_dims=10,10"`` → ``("hidden_dims", (10, 10))``."""
     name, sep, raw = text.partition("=")
-    name = name.strip()
+    name = _name(name)
     if not sep or not name.isidentifier() or not raw.strip():
         raise SourceError(f"{option} takes NAME=VALUE (e.g. {option} m=3), got {text!r}")
     if "," in raw:
-        return name, tuple(_number(p, f"{option} {name}") for p in raw.split(",") if p.strip())
+        parts = [p for p in raw.split(",") if p.strip()]
+        if not parts:
+            raise SourceError(f"{option} {name}: no number in {raw!r} (e.g. {option} {name}=10,10)")
+        return name, tuple(_number(p, f"{option} {name}") for p in parts)
     return name, _number(raw, f"{option} {name}")
 
 
@@ -137,7 +154,7 @@ def _variables(texts) -> list[tuple[str, tuple, str]]:
     found = []
     for text in texts or ():
         name, sep, rest = text.partition("=")
-        name = name.strip()
+        name = _name(name)
         if not sep or not name.isidentifier():
             raise SourceError(f"--var takes NAME=SHAPE (e.g. --var W=2x3), got {text!r}")
         shape_text, _, domain = rest.partition(":")
@@ -156,11 +173,13 @@ def _labels(texts) -> dict:
     labels = {}
     for text in texts or ():
         name, sep, raw = text.partition("=")
-        name = name.strip()
+        name = _name(name)
         try:
             values = [int(v) for v in raw.split(",")] if sep else None
         except ValueError:
             values = None
+        if values is not None and any(v >= 2**62 for v in values):
+            raise SourceError(f"--labels {name}: class indices must be below 2**62, got {raw.strip()!r}")
         if not name.isidentifier() or values is None or any(v < 0 for v in values):
             raise SourceError(f"--labels takes NAME=INDEX or NAME=I,J,… with class indices "
                               f"from 0 (e.g. --labels y=2), got {text!r}")
@@ -196,8 +215,9 @@ def expression_source(text: str, variables=(), constants=(), labels=()) -> Sourc
             names[name] = const(name, value)
         return Graph(parse(text, names))
 
-    build(0)  # refuse a bad expression now, with its own message
-    return Source(text, build, {k: float(v) for k, v in numbers_.items()})
+    source = Source(text, build, {k: float(v) for k, v in numbers_.items()})
+    source.build(0)  # refuse a bad expression now, with its own message
+    return source
 
 
 # ---------------------------------------------------------------- Python files
@@ -205,7 +225,11 @@ def expression_source(text: str, variables=(), constants=(), labels=()) -> Sourc
 
 def file_source(spec: str, settings=()) -> Source:
     """``path/to/file.py:function``: the file is run, and ``function(**sizes)`` returns
-    a :class:`Graph` or an :class:`Expr` (passed ``seed`` when it takes one)."""
+    a :class:`Graph` or an :class:`Expr` (passed ``seed`` when it takes one).
+
+    The file runs as a module of its own (so ``@dataclass`` and imports of the files
+    beside it work); ``sys.exit`` in it is an error, not the command's end.
+    """
     path_text, sep, function_name = spec.rpartition(":")
     if not sep or not path_text.endswith(".py") or not function_name.isidentifier():
         raise SourceError(f"a file source is path/to/file.py:function, got {spec!r}")
@@ -213,42 +237,87 @@ def file_source(spec: str, settings=()) -> Source:
     if not path.is_file():
         raise SourceError(f"no such file: {path_text!r}")
     module_name = f"_graphviz_bp_source_{abs(hash(str(path.resolve())))}"
+    folder = str(path.resolve().parent)
     try:
         loader = importlib.util.spec_from_file_location(module_name, path)
         module = importlib.util.module_from_spec(loader)
-        loader.loader.exec_module(module)
-    except Exception as err:  # the user's code: report it in one line, whatever it raised
-        raise SourceError(f"{path_text}: {type(err).__name__}: {err}") from None
-    finally:
+        sys.modules[module_name] = module  # dataclasses look their module up while made
+        with _beside(folder):
+            loader.loader.exec_module(module)
+    except (Exception, SystemExit) as err:  # the user's code: one line, whatever it raised
         sys.modules.pop(module_name, None)
+        raise SourceError(f"{path_text}: {_described(err)}") from None
     function = getattr(module, function_name, None)
     if not callable(function):
         raise SourceError(f"{path_text} has no function {function_name!r}")
     values = _settings(settings)
-    takes_seed = "seed" in inspect.signature(function).parameters
+    try:
+        takes_seed = "seed" in inspect.signature(function).parameters
+    except (TypeError, ValueError):  # a builtin such as max has no signature to read
+        raise SourceError(f"{spec}: {function_name!r} is not a Python function "
+                          "returning a loss") from None
+    first = {}  # the draw made to check the function, given back at the first call
 
     def build(seed: int) -> Graph:
+        if seed in first:
+            return first.pop(seed)
         try:
-            result = function(**values, seed=seed) if takes_seed else function(**values)
+            with _beside(folder):
+                result = function(**values, seed=seed) if takes_seed else function(**values)
         except GraphvizBPError:
             raise
-        except Exception as err:
-            raise SourceError(f"{spec}: {type(err).__name__}: {err}") from None
+        except (Exception, SystemExit) as err:
+            raise SourceError(f"{spec}: {_described(err)}") from None
         if isinstance(result, Expr):
             result = Graph(result)
         if not isinstance(result, Graph):
             raise SourceError(f"{spec} returned a {type(result).__name__}, not a graph "
                               "(return graphviz_bp.Graph(loss) or the loss Expr)")
+        if result.output is None:  # built with evaluate=False
+            result.evaluate()
         if not takes_seed and seed != 0:
             _redraw(result, seed)  # independent draws for claims, even without a seed
         return result
 
-    build(0)
-    return Source(spec, build, {k: v for k, v in values.items() if isinstance(v, numbers.Real)})
+    source = Source(spec, build, {k: v for k, v in values.items() if isinstance(v, numbers.Real)})
+    first[0] = source.build(0)
+    return source
+
+
+def _described(err: BaseException) -> str:
+    if isinstance(err, SystemExit):
+        return f"the file called sys.exit({err.code!r})"
+    return f"{type(err).__name__}: {err}"
+
+
+class _beside:
+    """Imports of a file source find the files beside it while it runs."""
+
+    def __init__(self, folder: str):
+        self.folder = folder
+
+    def __enter__(self):
+        sys.path.insert(0, self.folder)
+
+    def __exit__(self, *_):
+        try:
+            sys.path.remove(self.folder)
+        except ValueError:
+            pass
 
 
 def _redraw(g: Graph, seed: int) -> None:
+    """New values for every leaf with a gradient, each from the domain of the ops it feeds
+    (positive under log and √, symmetric positive definite under log|·| and ⁻¹)."""
     rng = np.random.default_rng(seed)
     for leaf in g.leaves():
-        g.set(leaf, rng.normal(size=g.nx.nodes[leaf]["shape"]))
+        shape = g.nx.nodes[leaf]["shape"]
+        domains = {OPS[g.nx.nodes[v]["op"]].domain[k] for _, v, k in g.nx.out_edges(leaf, keys=True)}
+        if "spd" in domains and len(shape) == 2 and shape[0] == shape[1]:
+            value = _draw(shape, "spd", rng)
+        elif "positive" in domains or np.all(np.asarray(g.value(leaf)) > 0):
+            value = _draw(shape, "positive", rng)
+        else:
+            value = rng.normal(size=shape)
+        g.set(leaf, value)
     g.evaluate()

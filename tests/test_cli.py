@@ -194,7 +194,7 @@ def test_inspect_text_lists_nodes_and_multipath_contributions():
     assert [line.split()[0] for line in lines[header + 2:header + 11]] == list(losses.autoencoder().nx)
 
 
-CHECK_KEYS = {"source", "ok", "gradients", "claims", "nonfinite"}
+CHECK_KEYS = {"source", "ok", "checked", "gradients", "claims", "nonfinite"}
 
 
 @pytest.mark.parametrize("name", sorted(losses.BUILTINS))
@@ -203,8 +203,9 @@ def test_check_passes_every_builtin(name):
     assert result.returncode == 0, result.stdout
     doc = json.loads(result.stdout)
     assert set(doc) == CHECK_KEYS and doc["ok"] and doc["source"] == name
+    assert doc["checked"] == len(doc["gradients"]) > 0
     for r in doc["gradients"]:
-        assert set(r) == {"wrt", "shape", "method", "max_rel_error", "ok"}
+        assert set(r) == {"wrt", "shape", "method", "max_rel_error", "noise", "ok", "note"}
         assert r["ok"] and r["max_rel_error"] < 1e-6 and r["method"] == "entries"
 
 

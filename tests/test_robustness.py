@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import graphviz_bp as bp
-from graphviz_bp import graph, losses
+from graphviz_bp import limits, losses
 from graphviz_bp.expr import parse
 from graphviz_bp.dot import to_dot
 from graphviz_bp.drawing import draw
@@ -133,7 +133,7 @@ def test_the_size_limit_is_a_parameter_of_a_block():
             assert bp.eye(4).shape == (4, 4)
         with pytest.raises(bp.SizeLimitError):
             bp.eye(4)  # the outer limit is back
-    assert bp.eye(4).shape == (4, 4) and graph.MAX_ENTRIES == 50_000_000
+    assert bp.eye(4).shape == (4, 4) and limits.MAX_ENTRIES == 50_000_000
     with pytest.raises(bp.GraphvizBPError, match="positive integer"):
         with bp.size_limit(0):
             pass
