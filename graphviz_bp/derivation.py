@@ -36,7 +36,8 @@ def _steps(deriv: Derivation):
                if G.nodes[n]["named"] and G.nodes[n]["kind"] == "op"]
     backward = []
     for n in reversed(order):
-        if n == loss or not G.nodes[n]["named"] or n not in deriv.node_local:
+        written = G.nodes[n]["named"] or n in deriv.gradient_names
+        if n == loss or not written or n not in deriv.node_local:
             continue
         parts = [(deriv.value[v], G.nodes[v]["op"], deriv.rule_used[(n, v, k)],
                   deriv.edge_local[(n, v, k)])

@@ -25,8 +25,8 @@ __all__ = ["MAX_ENTRIES", "MAX_TOTAL_ENTRIES", "size_limit", "fresh_count", "che
 #: entries are 400 MB).
 MAX_ENTRIES = 50_000_000
 #: Most entries all the nodes of one graph may have together inside :func:`size_limit`
-#: (2·10⁸ float64 entries are 1.6 GB of values; the gradients take as much again).
-MAX_TOTAL_ENTRIES = 200_000_000
+#: (10⁸ float64 entries are 800 MB of values; the gradients take as much again).
+MAX_TOTAL_ENTRIES = 100_000_000
 
 
 class _Budget:

@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+import math
+
 from .terms import IDENTITY, ZERO, Apply, Facts, Num, Name, Grad, Term, is_scalar, shape_of
 
 __all__ = ["simplify", "add_all"]
@@ -53,7 +55,8 @@ def _simplify_op(t: Apply, facts: Facts) -> Term:
     b = args[1] if len(args) > 1 else None
     na, nb = _num(a), _num(b)
     if t.op in ("add", "sub", "mul", "div") and na is not None and nb is not None:
-        return Num(_fold(t.op, na, nb))
+        folded = _fold(t.op, na, nb)
+        return t if folded is None else Num(folded)
     if t.op == "add":
         if na == 0:
             return b
@@ -92,7 +95,8 @@ def _simplify_op(t: Apply, facts: Facts) -> Term:
             pushed = Apply(a.op, tuple(Apply("transpose", (x,)) for x in a.args))
         elif isinstance(a, Apply) and a.op in ("mul", "div", "neg") and _has_scalar_factor(a, facts):
             coef, scalars, rest = _factor(a, facts)
-            pushed = _rebuild(coef, scalars, Apply("transpose", (rest,)))
+            if math.isfinite(coef):
+                pushed = _rebuild(coef, scalars, Apply("transpose", (rest,)))
         if pushed is not None:  # taken where transposes cancel, or end up on names only
             pushed = _simplify(pushed, facts)
             before, after = _count_transposes(t), _count_transposes(pushed)
@@ -110,7 +114,8 @@ def _simplify_op(t: Apply, facts: Facts) -> Term:
         return a
     if t.op in ("mul", "div", "neg", "matmul") and _has_scalar_factor(t, facts):
         coef, scalars, rest = _factor(t, facts)
-        return _rebuild(coef, scalars, rest)
+        if math.isfinite(coef):  # numbers that overflow together stay apart
+            return _rebuild(coef, scalars, rest)
     if t.op == "neg" and isinstance(a, Apply) and a.op == "neg":
         return a.args[0]
     return t
@@ -181,9 +186,12 @@ def _rebuild(coef: float, scalars: list, rest) -> Term:
         body = Apply("mul", (s, body))
     magnitude = abs(coef)
     inverse = 1 / magnitude if magnitude else 0.0
+    if not math.isfinite(inverse):
+        inverse = 0.0  # 1e-310: far too small to be written as a quotient
     if magnitude == 1:
         term = body
-    elif 0 < magnitude < 1 and abs(inverse - round(inverse)) < 1e-9 and magnitude != 0.5:
+    elif 0 < magnitude < 1 and inverse >= 2 and abs(inverse - round(inverse)) < 1e-9 \
+            and magnitude != 0.5:
         term = Apply("div", (body, Num(float(round(inverse)))))
     else:
         term = Apply("mul", (Num(magnitude), body))
@@ -200,14 +208,12 @@ def _is_symmetric(t, facts) -> bool:
     return False
 
 
-def _fold(op: str, a: float, b: float) -> float:
-    if op == "add":
-        return a + b
-    if op == "sub":
-        return a - b
-    if op == "mul":
-        return a * b
-    return a / b
+def _fold(op: str, a: float, b: float) -> float | None:
+    """a op b as one number, or None where that is not a finite number (x / 0, 1e308²)."""
+    if op == "div" and b == 0:
+        return None
+    value = {"add": a + b, "sub": a - b, "mul": a * b}[op] if op != "div" else a / b
+    return value if math.isfinite(value) else None
 
 
 def add_all(terms: list[Term], facts: "Facts | frozenset" = frozenset()) -> Term:

@@ -93,6 +93,7 @@ class Derivation:
     node_expanded: dict = field(default_factory=dict)
     rule_used: dict = field(default_factory=dict)      # (u, v, slot) → the op's rule, as text
     labels: dict = field(default_factory=dict)         # node → its display label
+    gradient_names: set = field(default_factory=set)   # unnamed nodes written as ∂L/∂node
 
     def text(self, term: Term) -> str:
         return to_text(term, self.labels, self.facts.scalars)
@@ -153,12 +154,16 @@ def instantiate(template: str, bindings: dict, params: dict | None = None,
 
     term = build(ast.parse(template, mode="eval"))
     return simplify(term, facts or Facts())
-def _value_terms(
+#: Largest term that writes an unnamed intermediate out (counted with repeats); a larger
+#: one is written by its node id, as a person names a long subexpression.
+MAX_VALUE_SIZE = 40
 
-G: nx.MultiDiGraph) -> dict:
-    terms = {}
+
+def _value_terms(G: nx.MultiDiGraph) -> dict:
+    terms, sizes = {}, {}
     for n in nx.topological_sort(G):
         attrs = G.nodes[n]
+        sizes[n] = 1
         if attrs["named"]:
             terms[n] = Name(n)
         elif attrs["kind"] == "const":
@@ -170,7 +175,11 @@ G: nx.MultiDiGraph) -> dict:
             else:
                 terms[n] = Name(n)  # an unnamed array: its id, which claims know too
         else:
-            terms[n] = definition(G, n, terms)
+            size = 1 + sum(sizes[u] for u, _, _, _ in arguments(G, n))
+            if size > MAX_VALUE_SIZE:  # a chain or a shared subgraph would nest without end
+                terms[n] = Name(n)
+            else:
+                terms[n], sizes[n] = definition(G, n, terms), size
     return terms
 
 
@@ -217,8 +226,14 @@ def _unbroadcast(term: Term, produced: tuple, wanted: tuple) -> Term:
 MAX_EXPANDED_SIZE = 400
 
 
-def _size(t: Term) -> int:
-    return 1 + sum(_size(a) for a in t.args) if isinstance(t, Apply) else 1
+def _size(t: Term, memo: dict) -> int:
+    """Term nodes counted with repeats (a shared subterm counts each time), without
+    walking a shared subterm twice."""
+    if not isinstance(t, Apply):
+        return 1
+    if t not in memo:
+        memo[t] = 1 + sum(_size(a, memo) for a in t.args)
+    return memo[t]
 
 
 def derive(g: Graph, expanded: bool = True) -> Derivation:
@@ -243,7 +258,7 @@ def _derive(g: Graph, expanded: bool) -> Derivation:
     loss = G.graph["loss"]
     loss_shape = G.nodes[loss]["shape"]
     seed = ONE if not loss_shape else Apply("ones_like", (deriv.value[loss],))
-    definitions = {}
+    definitions, sizes = {}, {}
     for n, node in G.nodes(data=True):
         if node["named"] and node["kind"] == "op":
             definitions.setdefault(simplify(definition(G, n, deriv.value), facts), Name(n))
@@ -269,10 +284,15 @@ def _derive(g: Graph, expanded: bool) -> Derivation:
         in_edges = arguments(G, n)
         arg_shapes = [G.nodes[u]["shape"] for u, _, _, _ in in_edges]
         rules = op.rules(*arg_shapes, **node["params"])
-        named_upstream = node["named"] and not isinstance(deriv.node_local[n], Num)
+        # ∂L/∂n is written as itself where n is named, or where writing it out would nest
+        # the whole chain below n into every formula above it (a residual chain doubles).
+        spelled_out = _size(deriv.node_local[n], sizes) > MAX_VALUE_SIZE
+        if spelled_out and not node["named"]:
+            deriv.gradient_names.add(n)
+        named_upstream = (node["named"] or spelled_out) and not isinstance(deriv.node_local[n], Num)
         upstream_local = seed if n == loss else (Grad(n) if named_upstream else deriv.node_local[n])
         upstream_expanded = deriv.node_expanded.get(n) if expanded else None
-        if upstream_expanded is not None and _size(upstream_expanded) > MAX_EXPANDED_SIZE:
+        if upstream_expanded is not None and _size(upstream_expanded, sizes) > MAX_EXPANDED_SIZE:
             upstream_expanded = None
         slot_names = ("a", "b")
         bindings = {slot_names[i]: deriv.value[u] for i, (u, _, _, _) in enumerate(in_edges)}
