@@ -1,7 +1,7 @@
 """The ``graphviz-bp`` command: argument parsing and exit codes; the work is the library's.
 
 Exit codes: 0 success, 1 a check failed, 2 bad input (one line on stderr, no traceback,
-no output file), 3 an internal error (a bug: one line too).
+no output file), 3 an internal error (a bug: one line too), 130 interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
@@ -10,10 +10,12 @@ import argparse
 import os
 import sys
 import warnings
+from contextlib import suppress
+from pathlib import Path
 
-from . import graph, losses
+from . import limits, losses
 from .dot import to_dot
-from .drawing import ENGINES, FORMATS, draw, format_of, write_atomically
+from .drawing import ENGINES, FORMATS, SUFFIXES, draw, format_of, write_atomically
 from .errors import GraphvizBPError, SizeLimitError
 from .folding import COMPACT_NODES, FOLD_NODES, compact_note
 from .sources import Source, builtin_source, expression_source, file_source
@@ -24,10 +26,103 @@ DERIVATION_FORMATS = ("text", "markdown", "latex")
 __all__ = ["main"]
 
 PROG = "graphviz-bp"
+#: Most draws a claim is judged at: each builds and evaluates the whole graph again.
+MAX_TRIALS = 1000
+#: Output paths that name our own standard output (1) or error (2): written through to
+#: the stream, never replaced by a file.
+STREAM_PATHS = {"-": 1, "/dev/stdout": 1, "/dev/fd/1": 1, "/proc/self/fd/1": 1,
+                "/dev/stderr": 2, "/dev/fd/2": 2, "/proc/self/fd/2": 2}
 
 
 class UsageError(GraphvizBPError, ValueError):
     """A command line that cannot be carried out."""
+
+
+class _ReaderGone(Exception):
+    """The reader of our standard output (or error) went away, as ``| head`` does."""
+
+    def __init__(self, fd: int):
+        super().__init__(fd)
+        self.fd = fd
+
+
+# ---------------------------------------------------------------- standard streams
+
+
+def _stream(fd: int):
+    """Standard output (1) or error (2); bad input when it was closed before we started."""
+    stream = sys.stdout if fd == 1 else sys.stderr
+    if stream is None:
+        name = "output" if fd == 1 else "error"
+        raise UsageError(f"cannot write to standard {name}: it is closed (redirect it to a file)")
+    return stream
+
+
+def _emit(data: str | bytes, fd: int = 1) -> None:
+    """Write ``data`` to standard output (or error) now, all of it."""
+    stream = _stream(fd)
+    try:
+        if isinstance(data, bytes):
+            stream.flush()
+            stream.buffer.write(data)
+        else:
+            try:
+                stream.write(data)
+            except UnicodeEncodeError:  # a terminal that cannot show ∇ or ①: escapes, not a crash
+                encoding = stream.encoding or "ascii"
+                stream.write(data.encode(encoding, "backslashreplace").decode(encoding))
+        stream.flush()
+    except BrokenPipeError:
+        raise _ReaderGone(fd) from None
+
+
+def _say(line: str) -> None:
+    """A line on standard error; lost if it is closed (the exit code still tells)."""
+    if sys.stderr is not None:  # else print() would write to standard output
+        with suppress(OSError, ValueError):
+            print(line, file=sys.stderr, flush=True)
+
+
+def _stream_named(path: str) -> int | None:
+    """1 or 2 when ``path`` is our standard output or error (``-``, ``/dev/stdout``, a link
+    to it, or the very file it is redirected to), else None."""
+    if path in STREAM_PATHS:
+        return STREAM_PATHS[path]
+    try:
+        target = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    for fd, stream in ((1, sys.stdout), (2, sys.stderr)):
+        if stream is None:  # closed at start: the null device put in its place is not it
+            continue
+        try:
+            own = os.fstat(fd)
+        except OSError:
+            continue
+        if (own.st_dev, own.st_ino) == (target.st_dev, target.st_ino):
+            return fd
+    return None
+
+
+def _fill_closed_standard_fds() -> None:
+    """Open the null device on file descriptors 0-2 that are closed: a file we open later
+    would get such a number, and what a C library writes to stderr would land in it."""
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            null = os.open(os.devnull, os.O_RDWR)
+            if null != fd:
+                os.dup2(null, fd)
+                os.close(null)
+
+
+def _silence(fd: int) -> None:
+    """Point ``fd`` at the null device, so that flushing at exit cannot fail again."""
+    with suppress(OSError, ValueError):
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, fd)
+        os.close(null)
 
 
 def source_of(args) -> Source:
@@ -58,19 +153,28 @@ def _default_output(source: Source, fmt: str | None) -> str:
 
 def cmd_list(args) -> int:
     width = max(map(len, losses.BUILTINS))
-    for name, build in losses.BUILTINS.items():
-        summary = (build.__doc__ or "").strip().splitlines()[0]
-        print(f"{name:<{width}}  {summary}")
+    lines = [f"{name:<{width}}  {(build.__doc__ or '').strip().splitlines()[0]}"
+             for name, build in losses.BUILTINS.items()]
+    _emit("".join(line + "\n" for line in lines))
     return 0
 
 
 def cmd_render(args) -> int:
+    if args.output == "":
+        raise UsageError("-o needs a path (or - for standard output), got an empty one")
+    stream = _stream_named(args.output) if args.output else None
+    if stream is not None:
+        _stream(stream)  # a closed stream is refused before the work, not after
     source = source_of(args)
     out = args.output or _default_output(source, args.format)
-    if args.format or out == "-":
-        fmt = args.format or "svg"
+    if args.format:
+        fmt = args.format
+    elif out.lower().endswith(".json"):
+        fmt = "json"
+    elif stream is not None and Path(out).suffix.lower() not in SUFFIXES:
+        fmt = "svg"
     else:
-        fmt = "json" if out.lower().endswith(".json") else format_of(out)
+        fmt = format_of(out)
     g = source.build(args.seed)
     if fmt == "json":
         from .report import inspect_data, to_json
@@ -82,25 +186,25 @@ def cmd_render(args) -> int:
         if note:
             hint = "inspect shows every number" if "tooltips" in note else \
                 "--no-compact draws every layer"
-            print(f"{PROG}: note: {note}; {hint}", file=sys.stderr)
-    if out == "-":
-        sys.stdout.buffer.write(data)
-        sys.stdout.flush()
+            _say(f"{PROG}: note: {note}; {hint}")
+    if stream is not None:
+        _emit(data, stream)
     else:
         write_atomically(out, data)
-        print(out, file=sys.stderr)
+        _say(out)
     return 0
 
 
 def cmd_inspect(args) -> int:
     from .report import inspect_data, inspect_text, to_json
 
+    _stream(1)
     source = source_of(args)
     g = source.build(args.seed)
     if args.json:
-        print(to_json(inspect_data(g, source.name)))
+        _emit(to_json(inspect_data(g, source.name)) + "\n")
     else:
-        print(inspect_text(g, source.name))
+        _emit(inspect_text(g, source.name) + "\n")
     return 0
 
 
@@ -109,16 +213,20 @@ def cmd_check(args) -> int:
     from .gradcheck import check_gradients
     from .report import check_data, check_text, to_json
 
-    source = source_of(args)
     if args.trials < 1:
         raise UsageError(f"--trials must be at least 1, got {args.trials}")
+    if args.trials > MAX_TRIALS:
+        raise UsageError(f"--trials must be at most {MAX_TRIALS:,}, got {args.trials:,} "
+                         "(each trial builds and evaluates the graph again)")
+    _stream(1)
+    source = source_of(args)
     claims = [_claim(text) for text in args.claim]
     g = source.build(args.seed)
     gradients = check_gradients(g, seed=args.seed)
     verdicts = [check_claim(g, wrt, text, redraw=lambda trial: source.build(args.seed + trial),
                             sizes=source.sizes, trials=args.trials) for wrt, text in claims]
     data = check_data(source.name, gradients, verdicts, g)
-    print(to_json(data) if args.json else check_text(data))
+    _emit((to_json(data) if args.json else check_text(data)) + "\n")
     return 0 if data["ok"] else 1
 
 
@@ -134,16 +242,19 @@ def _claim(text: str) -> tuple[str, str]:
 def cmd_derive(args) -> int:
     from .derivation import write as write_derivation
 
+    _stream(1)
     source = source_of(args)
-    sys.stdout.write(write_derivation(source.build(args.seed), source.name, args.format))
+    _emit(write_derivation(source.build(args.seed), source.name, args.format))
     return 0
 
 
 def cmd_figures(args) -> int:
     from .figures import write_figures
 
-    for path in write_figures(args.out, engine=args.engine):
-        print(path)
+    if not args.out:
+        raise UsageError("--out needs a folder, got an empty path")
+    _stream(1)
+    _emit("".join(f"{path}\n" for path in write_figures(args.out, engine=args.engine)))
     return 0
 
 
@@ -166,8 +277,8 @@ def _source_arguments(p: argparse.ArgumentParser) -> None:
                    help="with --expr: a number without a gradient, as alpha=0.5")
     p.add_argument("--labels", action="append", default=[], metavar="NAME=I[,J,...]",
                    help="with --expr: integer class labels for softmax_ce, as y=2 or y=0,2,1")
-    p.add_argument("--max-entries", type=int, default=graph.MAX_ENTRIES, metavar="N",
-                   help=f"most entries any array may have (default {graph.MAX_ENTRIES:,}); "
+    p.add_argument("--max-entries", type=int, default=limits.MAX_ENTRIES, metavar="N",
+                   help=f"most entries any array may have (default {limits.MAX_ENTRIES:,}); "
                         "larger ones are refused before anything is allocated")
 
 
@@ -246,25 +357,35 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    args = parser().parse_args(argv)
     try:
-        max_entries = getattr(args, "max_entries", graph.MAX_ENTRIES)
+        _fill_closed_standard_fds()
+        try:
+            args = parser().parse_args(argv)
+        except BrokenPipeError:  # --help into a pipe whose reader left
+            raise _ReaderGone(1) from None
+        max_entries = getattr(args, "max_entries", limits.MAX_ENTRIES)
         if max_entries < 1:
             raise UsageError(f"--max-entries must be positive, got {max_entries}")
-        with warnings.catch_warnings(), graph.size_limit(max_entries):
+        if getattr(args, "seed", 0) < 0:
+            raise UsageError(f"--seed must be 0 or more, got {args.seed}")
+        with warnings.catch_warnings(), limits.size_limit(max_entries):
             warnings.simplefilter("ignore")  # Graphviz layout chatter is not for the terminal
             return args.run(args)
+    except _ReaderGone as gone:  # only a write of ours to stdout or stderr raises it
+        _silence(gone.fd)
+        return 0
+    except KeyboardInterrupt:
+        _say(f"{PROG}: interrupted")
+        return 130
     except SizeLimitError as err:
-        print(f"{PROG}: error: {err} (raise it with --max-entries)", file=sys.stderr)
+        _say(f"{PROG}: error: {err} (raise it with --max-entries)")
         return 2
     except GraphvizBPError as err:
-        print(f"{PROG}: error: {err}", file=sys.stderr)
+        _say(f"{PROG}: error: {err}")
         return 2
-    except BrokenPipeError:
-        return 0
     except Exception as err:  # a bug of ours: one line, not a traceback (set GRAPHVIZ_BP_DEBUG=1)
         if os.environ.get("GRAPHVIZ_BP_DEBUG"):
             raise
-        print(f"{PROG}: internal error: {type(err).__name__}: {err} "
-              "(rerun with GRAPHVIZ_BP_DEBUG=1 for the traceback)", file=sys.stderr)
+        _say(f"{PROG}: internal error: {type(err).__name__}: {err} "
+             "(rerun with GRAPHVIZ_BP_DEBUG=1 for the traceback)")
         return 3

@@ -1,21 +1,23 @@
 """Drawing DOT with Graphviz (the bundled engine or the system's ``dot``), and writing files.
 
 Two engines draw: ``"bundled"`` (default), the Graphviz inside pygraphviz's wheels,
-in-process with no system package; and ``"system"``, the ``dot`` on PATH through the
-``graphviz`` package. Files are written whole or not at all, with the permissions a
-new file gets from the umask, or those of the file replaced.
+in-process with no system package; and ``"system"``, the ``dot`` on PATH, as a process.
+Files are written whole or not at all, with the permissions a new file gets from the
+umask, or those of the file replaced; only regular files are written (through a symbolic
+link, its target), never a device, pipe or socket.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import stat
+import subprocess
 import tempfile
+import threading
 import warnings
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
-
-import graphviz
 
 from .dot import to_dot
 from .engine import Graph
@@ -33,13 +35,19 @@ class RenderWarning(UserWarning):
     """A message Graphviz printed while drawing (not shown on the terminal)."""
 
 
+#: File descriptor 2 is the process's, and the bundled Graphviz keeps global state: one
+#: drawing at a time, or a thread would restore another's capture file as stderr.
+_BUNDLED = threading.Lock()
+
+
 @contextmanager
 def _captured_stderr():
-    """Capture what C libraries write to file descriptor 2 (fontconfig complains there).
+    """Capture what C libraries write to file descriptor 2 (fontconfig complains there),
+    holding :data:`_BUNDLED` throughout.
 
     Yields a function that returns what was written so far.
     """
-    with tempfile.TemporaryFile(mode="w+b") as sink:
+    with _BUNDLED, tempfile.TemporaryFile(mode="w+b") as sink:
         try:
             saved = os.dup(2)
         except OSError:  # no stderr at all
@@ -50,32 +58,70 @@ def _captured_stderr():
             sink.seek(0)
             return sink.read().decode(errors="replace")
 
-        os.dup2(sink.fileno(), 2)
         try:
+            os.dup2(sink.fileno(), 2)  # inside the try: a Ctrl-C here still restores fd 2
             yield printed
         finally:
             os.dup2(saved, 2)
             os.close(saved)
 
 
+def _first_line(text: str) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()] or ["no message"]
+    more = f" (and {len(lines) - 1} more lines)" if len(lines) > 1 else ""
+    return lines[0] + more
+
+
+def _system_draw(source: bytes, fmt: str) -> bytes:
+    try:
+        # communicate() writes the input and reads both pipes at once: a `dot` that stops
+        # reading (it rejected the input) ends with its exit status and message, not a
+        # broken pipe.
+        done = subprocess.run(["dot", f"-T{fmt}"], input=source, capture_output=True)
+    except FileNotFoundError:
+        raise EngineNotFoundError(
+            "the system engine needs Graphviz's `dot` on PATH: install Graphviz "
+            "(apt-get install graphviz, brew install graphviz, …) or use the bundled engine"
+        ) from None
+    except OSError as err:  # not executable, or a pipe that broke all the same
+        raise RenderError(f"cannot run the system engine `dot`: {err.strerror or err}") from None
+    message = done.stderr.decode(errors="replace")
+    if done.returncode < 0:
+        try:
+            killer = signal.Signals(-done.returncode).name
+        except ValueError:
+            killer = f"signal {-done.returncode}"
+        raise RenderError(f"dot was killed by {killer}"
+                          + (f": {_first_line(message)}" if message.strip() else ""))
+    if done.returncode != 0:
+        raise RenderError(f"dot failed: {_first_line(message)}")
+    for line in message.splitlines():
+        if line.strip():
+            warnings.warn(line, RenderWarning, stacklevel=3)
+    return done.stdout
+
+
 def draw(source: str, fmt: str = "svg", engine: str = "bundled") -> bytes:
     """Lay out DOT ``source`` and draw it as ``fmt`` (svg, pdf, png) with ``engine``."""
     check_choice("format", fmt, FORMATS, RenderError)
     check_choice("engine", engine, ENGINES, RenderError)
+    try:
+        data = source.encode()
+    except UnicodeEncodeError as err:
+        raise RenderError(f"the DOT source holds {err.object[err.start]!r} at position "
+                          f"{err.start}, a lone surrogate, which UTF-8 cannot encode") from None
     if fmt == "dot":
-        return source.encode()
+        return data
     if engine == "system":
-        try:
-            return graphviz.Source(source).pipe(format=fmt)
-        except graphviz.ExecutableNotFound:
-            raise EngineNotFoundError(
-                "the system engine needs Graphviz's `dot` on PATH: install Graphviz "
-                "(apt-get install graphviz, brew install graphviz, …) or use the bundled engine"
-            ) from None
-        except graphviz.CalledProcessError as err:
-            lines = err.stderr.decode(errors="replace").strip().splitlines() or ["no message"]
-            more = f" (and {len(lines) - 1} more lines)" if len(lines) > 1 else ""
-            raise RenderError(f"dot failed: {lines[0].strip()}{more}") from None
+        drawn = _system_draw(data, fmt)
+    else:
+        drawn = _bundled_draw(source, fmt)
+    if not drawn:  # Graphviz said nothing but drew nothing: never a silent empty file
+        raise RenderError(f"the {engine} engine drew nothing (an empty {fmt} file)")
+    return drawn
+
+
+def _bundled_draw(source: str, fmt: str) -> bytes:
     try:
         import pygraphviz
     except ImportError:
@@ -88,12 +134,18 @@ def draw(source: str, fmt: str = "svg", engine: str = "bundled") -> bytes:
             graph = pygraphviz.AGraph(string=source)
             data = graph.draw(format=fmt, prog="dot")
         except Exception as err:  # pygraphviz raises bare exceptions for layout failures
-            raise RenderError(f"Graphviz failed to draw the figure: {err}") from None
-        messages = [line for line in printed().splitlines()
-                    if line.strip() and "Fontconfig" not in line]
+            # Graphviz printed the reason (pygraphviz's own message is "Invalid Input").
+            said = _graphviz_lines(printed())
+            reason = _first_line("\n".join(said)) if said else str(err)
+            raise RenderError(f"Graphviz failed to draw the figure: {reason}") from None
+        messages = _graphviz_lines(printed())
     for line in messages:
-        warnings.warn(line, RenderWarning, stacklevel=2)
+        warnings.warn(line, RenderWarning, stacklevel=3)
     return data
+
+
+def _graphviz_lines(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line.strip() and "Fontconfig" not in line]
 
 
 def format_of(path, fmt: str | None = None) -> str:
@@ -118,27 +170,58 @@ def _mode_for(path: Path) -> int:
         return 0o666 & ~umask
 
 
+_SPECIAL = ((stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+            (stat.S_ISFIFO, "a named pipe"), (stat.S_ISSOCK, "a socket"))
+
+
+def _destination(path: Path) -> Path:
+    """The regular file that writing ``path`` replaces or makes: ``path`` itself, or the
+    file a symbolic link leads to (so the link stays a link)."""
+    try:
+        found = path.stat()
+    except (FileNotFoundError, NotADirectoryError):  # a new file (its folder is checked next)
+        found = None
+    except OSError as err:  # a loop of links, a folder we may not search, …
+        raise RenderError(f"cannot write {str(path)!r}: {err.strerror}") from None
+    except ValueError:  # os.stat refuses it before the system sees it
+        raise RenderError(f"cannot write {str(path)!r}: a path cannot hold a NUL character") from None
+    if found is not None and stat.S_ISDIR(found.st_mode):
+        raise RenderError(f"cannot write {str(path)!r}: it is a folder; name a file to write")
+    if found is not None and not stat.S_ISREG(found.st_mode):
+        kind = next((name for test, name in _SPECIAL if test(found.st_mode)), "a special file")
+        raise RenderError(f"cannot write {str(path)!r}: it is {kind}, not a regular file; "
+                          f"figures are written to regular files only")
+    if path.is_symlink():  # a link to a file, or to where one will be: write there
+        return Path(os.path.realpath(path))
+    return path
+
+
 def write_atomically(path, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file and a rename: readers see the
     old file or the new one, never half of one. A new file gets the permissions the umask
-    gives; a replaced file keeps its own."""
+    gives; a replaced file keeps its own. Through a symbolic link, the file it leads to is
+    written; anything but a regular file (a folder, device, pipe or socket) is refused."""
     path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
+    target = _destination(path)
+    folder = target.parent if str(target.parent) else Path(".")
     if not folder.is_dir():
         raise RenderError(f"cannot write {str(path)!r}: folder {str(folder)!r} does not exist")
-    mode = _mode_for(path)
+    mode = _mode_for(target)
     try:
-        fd, temporary = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+        # The name cut short: a name near the system's limit must not fail for its temporary.
+        fd, temporary = tempfile.mkstemp(dir=folder, prefix=f".{target.name[:100]}.", suffix=".tmp")
     except OSError as err:
         raise RenderError(f"cannot write {str(path)!r}: {err.strerror}") from None
     try:
-        os.fchmod(fd, mode)  # mkstemp makes the file 0600
         with os.fdopen(fd, "wb") as out:
+            os.fchmod(out.fileno(), mode)  # mkstemp makes the file 0600
             out.write(data)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
+        os.replace(temporary, target)
+    except BaseException as err:  # Ctrl-C too: no temporary file is left behind
+        with suppress(OSError):
             os.unlink(temporary)
+        if isinstance(err, OSError):  # a full disk, a file size limit, …
+            raise RenderError(f"cannot write {str(path)!r}: {err.strerror or err}") from None
         raise
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from . import losses
 from .dot import to_dot
 from .drawing import draw, write_atomically
+from .errors import RenderError
 
 __all__ = ["write_figures", "VARIANTS"]
 
@@ -22,7 +23,13 @@ def write_figures(out_dir="figures", *, engine: str = "bundled", formats=("svg",
     Returns the paths written, in the order of :data:`graphviz_bp.losses.BUILTINS`.
     """
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise RenderError(f"cannot write the figures into {str(out)!r}: it is a file, "
+                          f"not a folder; name a folder (it is made if missing)")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:  # no permission, a file where a parent folder should be, …
+        raise RenderError(f"cannot make the folder {str(out)!r}: {err.strerror}") from None
     written = []
     for name, build in losses.BUILTINS.items():
         g = build()

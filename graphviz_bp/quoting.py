@@ -27,10 +27,18 @@ import graphviz
 import numpy as np
 
 __all__ = ["visible", "shorten", "html_text", "plain_lines", "number", "array_text",
-           "shape_text", "LABEL_LENGTH", "TOOLTIP_DIGITS", "NOISE"]
+           "shape_text", "LABEL_LENGTH", "TEXT_LENGTH", "LINE_LENGTH", "TOOLTIP_DIGITS", "NOISE"]
 
 #: Longest label drawn in full; a longer one is shortened with … (the tooltip has it all).
 LABEL_LENGTH = 40
+#: Longest text of one piece of an HTML-like label (a formula on an edge), in characters;
+#: a longer one is cut with …. Graphviz refuses a label whose text runs 16,384 bytes
+#: between two tags, and an escaped character takes at most 6 (``&quot;``).
+TEXT_LENGTH = 2000
+#: Longest line of a plain attribute (a tooltip); a longer one is wrapped. In a quoted
+#: string Graphviz refuses 16,384 bytes between two backslashes, and a character takes
+#: at most 4 bytes.
+LINE_LENGTH = 2000
 #: Significant digits of an array's largest entry in a tooltip: far above what a person
 #: reads, far below where CPUs and BLAS builds differ (about 10⁻¹⁵ of the largest entry).
 TOOLTIP_DIGITS = 10
@@ -43,9 +51,32 @@ NOISE = 1e-12
 
 def visible(text: str) -> str:
     """``text`` with control and format characters (newlines, bidi overrides) written as
-    escapes, so that a label shows literally and cannot reorder or hide what follows."""
-    return "".join(c if unicodedata.category(c) not in ("Cc", "Cf") or c == "\u200d"
-                   else ("\\n" if c == "\n" else f"\\u{ord(c):04x}") for c in str(text))
+    escapes, so that a label shows literally and cannot reorder or hide what follows; and
+    with every character XML 1.0 forbids (surrogates, U+FFFE, U+FFFF and the other
+    non-characters) too, since the SVG of a figure must stay well-formed.
+
+    >>> print(visible("a\\u202eb\\nc\\ufffed\\U0010ffff"))
+    a\\u202eb\\nc\\ufffed\\U0010ffff
+    """
+    text = str(text)
+    if text.isprintable():  # no C* or Z* character but the space: nothing to escape
+        return text
+    return "".join(_escape(c) if _hidden(c) else c for c in text)
+
+
+def _hidden(c: str) -> bool:
+    category = unicodedata.category(c)
+    if category in ("Cc", "Cf", "Cs", "Zl", "Zp"):
+        return c != "\u200d"  # the zero-width joiner of emoji sequences
+    code = ord(c)
+    return category == "Cn" and (0xFDD0 <= code <= 0xFDEF or code & 0xFFFE == 0xFFFE)
+
+
+def _escape(c: str) -> str:
+    code = ord(c)
+    if c == "\n":
+        return "\\n"
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
 
 
 def shorten(text: str) -> str:
@@ -57,15 +88,30 @@ def shorten(text: str) -> str:
 def html_text(text: str) -> str:
     """Text for an HTML-like label: markup characters escaped; brackets too (Graphviz
     2.43's label lexer rejects a cell holding a lone ``]``); backslashes doubled, since
-    Graphviz expands ``\\N`` and ``\\G`` to the node's and graph's names even there."""
-    text = html.escape(visible(text).replace("\\", "\\\\"))
+    Graphviz expands ``\\N`` and ``\\G`` to the node's and graph's names even there.
+    Text longer than :data:`TEXT_LENGTH` is cut with …"""
+    text = visible(text)
+    if len(text) > TEXT_LENGTH:
+        text = text[: TEXT_LENGTH - 1] + "…"
+    text = html.escape(text.replace("\\", "\\\\"))
     return text.replace("[", "&#91;").replace("]", "&#93;")
 
 
 def plain_lines(lines: list[str]) -> str:
-    """A plain (non-HTML) attribute of several lines: backslashes made literal, ``\\n``
-    between lines (Graphviz's line break in tooltips)."""
-    return graphviz.nohtml("\\n".join(line.replace("\\", "\\\\") for line in lines))
+    """A plain (non-HTML) attribute of several lines: :func:`visible`, backslashes made
+    literal, ``\\n`` between lines (Graphviz's line break in tooltips), and lines longer
+    than :data:`LINE_LENGTH` wrapped at a space."""
+    return graphviz.nohtml("\\n".join(part.replace("\\", "\\\\") for line in lines
+                                      for part in _wrapped(visible(line))))
+
+
+def _wrapped(line: str):
+    while len(line) > LINE_LENGTH:
+        cut = line.rfind(" ", LINE_LENGTH // 2, LINE_LENGTH)
+        cut = cut if cut > 0 else LINE_LENGTH
+        yield line[:cut]
+        line = line[cut:]
+    yield line
 
 
 # ---------------------------------------------------------------- numbers
