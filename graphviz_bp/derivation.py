@@ -15,7 +15,7 @@ import networkx as nx
 from .engine import Graph
 from .errors import GraphvizBPError
 from .graph import path_mark
-from .printing import to_latex, to_text
+from .printing import latex_text, markdown_text, printable, to_latex, to_text
 from .simplify import simplify
 from .symbolic import Derivation, definition, derive
 from .terms import Grad, Name
@@ -64,7 +64,7 @@ def _text(deriv, title, loss, forward, backward, leaves) -> str:
     def grad(n):
         return show(Grad(n))
 
-    lines = [f"Derivation of {title}", "", "Forward"]
+    lines = [f"Derivation of {printable(title)}", "", "Forward"]
     lines += [f"  {show(Name(n))} = {show(t)}" for n, t in forward if show(t) != show(Name(n))]
     lines += ["", "Backward, from the loss (∂L/∂" + show(Name(loss)) + " = 1)"]
     for n, parts, total in backward:
@@ -86,7 +86,7 @@ def _markdown(deriv, title, loss, forward, backward, leaves) -> str:
     def tex(term):
         return to_latex(term, deriv.labels, deriv.facts.scalars)
 
-    lines = [f"## Derivation of {title}", "", "**Forward**", ""]
+    lines = [f"## Derivation of {markdown_text(title)}", "", "**Forward**", ""]
     lines += [f"- ${tex(Name(n))} = {tex(t)}$" for n, t in forward if tex(t) != tex(Name(n))]
     lines += ["", f"**Backward**, from the loss ($\\partial L / \\partial {tex(Name(loss))} = 1$)", ""]
     for n, parts, total in backward:
@@ -111,7 +111,7 @@ def _latex(deriv, title, loss, forward, backward, leaves) -> str:
     def align(rows):
         return ["\\begin{align*}", " \\\\\n".join(rows), "\\end{align*}"]
 
-    safe_title = "".join("\\" + c if c in "#$%&_{}" else c for c in title)
+    safe_title = latex_text(title)
     out = ["\\documentclass{article}", "\\usepackage{amsmath}", "\\usepackage{amssymb}",
            "\\begin{document}", f"\\section*{{Derivation of {safe_title}}}",
            "\\subsection*{Forward}"]

@@ -195,17 +195,23 @@ def to_dot(g, show: str = "all", compact: bool | None = None) -> str:
     compact = is_compact(g, compact)
     show_values = "values" in parts and not compact
     show_grads = "gradients" in parts and not compact
-    formulas = _Formulas(g) if "formulas" in parts and not compact else None
+    formulas = _Formulas(g) if "formulas" in parts else None  # on edges, or in tooltips
     graph_attr = {**STYLE["graph"], **(COMPACT_LAYOUT if compact else {})}
     dot = graphviz.Digraph(name="backprop", graph_attr=graph_attr,
                            node_attr=STYLE["node"], edge_attr=STYLE["edge"])
     loss = G.graph["loss"]
 
     for box in sorted(set(folded.values()), key=lambda box: box.first):
+        inside = [n for n, b in folded.items() if b == box]
+        broken = [n for n in inside if has_nonfinite(G.nodes[n]["value"])
+                  or has_nonfinite(G.nodes[n]["grad"])]
+        style = dict(STYLE["fold"])
+        lines = [f"{box.count} layers alike folded into one box: {box.first} to {box.last}"]
+        if broken:  # what is red must stay visible when folded
+            style.update(STYLE["nonfinite"], shape="box3d", **{"class": "fold nonfinite"})
+            lines.append(f"NaN or Inf inside, first at node {broken[0]!r}")
         dot.node(box.id, label=f"×{box.count}\nlayers {box.first}–{box.last}\nlike layer {box.first - 1}",
-                 id=f"node-{box.id}", tooltip=plain_lines([f"{box.count} layers alike folded "
-                                                           f"into one box: {box.first} to {box.last}"]),
-                 **STYLE["fold"])
+                 id=f"node-{box.id}", tooltip=plain_lines(lines), **style)
 
     for n, attrs in G.nodes(data=True):
         if n not in folded:
@@ -266,7 +272,10 @@ def _node_attributes(G, n, attrs, loss, show_values, show_grads, formulas, compa
     style["label"] = _label(rows)
     style["class"] = " ".join(classes)
     style["id"] = f"node-{n}"
-    style["tooltip"] = plain_lines(_node_tooltip(n, attrs, compact))
+    lines = _node_tooltip(n, attrs, compact)
+    if compact and formulas is not None and attrs["grad"] is not None:
+        lines.append(f"∇ = {formulas.node(n)}")
+    style["tooltip"] = plain_lines(lines)
     return style
 
 
@@ -291,7 +300,7 @@ def _edge_attributes(G, u, v, k, attrs, show_values, show_grads, formulas, compa
     mark = path_mark(number_) + " " if number_ else ""
     if show_grads and attrs["grad"] is not None:
         rows.append(_html_block(attrs["grad"], grad_color, f"{mark}∇ "))
-    if formulas is not None and attrs["flows"]:
+    if formulas is not None and attrs["flows"] and not compact:
         prefix = "" if show_grads else f"{mark}∇ = "
         rows.append(f'<FONT COLOR="{html.escape(grad_color)}">'
                     f'{html_text(prefix + formulas.edge((u, v, k)))}</FONT>')
@@ -299,7 +308,10 @@ def _edge_attributes(G, u, v, k, attrs, show_values, show_grads, formulas, compa
         style["label"] = _label(rows)
     style["class"] = " ".join(classes)
     style["id"] = f"edge-{u}-{v}-{k}"
-    tooltip = plain_lines(_edge_tooltip(u, v, k, attrs, compact))
+    lines = _edge_tooltip(u, v, k, attrs, compact)
+    if compact and formulas is not None and attrs["flows"]:
+        lines.append(f"∇ along this edge = {formulas.edge((u, v, k))}")
+    tooltip = plain_lines(lines)
     style["tooltip"] = tooltip
     style["labeltooltip"] = tooltip
     return style

@@ -127,15 +127,16 @@ def folded_nodes(g, compact: bool | None = None) -> dict[str, Fold]:
     return folds(g.nx) if fold else {}
 
 
-def compact_note(g, compact: bool | None = None) -> str | None:
+def compact_note(g, compact: bool | None = None, show: str = "all") -> str | None:
     """The one line that says what a compact or folded figure leaves out, or None."""
     boxes = sorted(set(folded_nodes(g, compact).values()), key=lambda box: box.first)
     folded = "; ".join(f"layers {box.first}–{box.last} folded into one box" for box in boxes)
     nodes = g.nx.number_of_nodes()
     if is_compact(g, compact):
         why = f"more than {COMPACT_NODES} nodes" if compact is None else "as asked"
-        return (f"{nodes} nodes: values, gradients and formulas are in the tooltips instead "
-                f"of on the edges, summarized{'; ' + folded if folded else ''} ({why})")
+        what = "values, gradients and formulas" if "formulas" in show else "values and gradients"
+        return (f"{nodes} nodes: {what} are in the tooltips instead of on the edges, "
+                f"summarized{'; ' + folded if folded else ''} ({why})")
     if folded:
         why = f"more than {FOLD_NODES} nodes" if compact is None else "as asked"
         return f"{nodes} nodes: {folded} ({why})"

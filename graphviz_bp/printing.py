@@ -12,10 +12,35 @@ knows how to bracket, and how names, numbers and gradients look.
 
 from __future__ import annotations
 
+import unicodedata
+
 from .ops import BINARY_SYNTAX, OPS, Notation
 from .terms import IDENTITY, Apply, Facts, Grad, Name, Num, Term, is_scalar
 
-__all__ = ["to_expr", "to_text", "to_latex", "number_text"]
+__all__ = ["to_expr", "to_text", "to_latex", "number_text", "printable", "latex_text",
+           "markdown_text"]
+
+
+def printable(text: str) -> str:
+    """User text safe for a terminal: control and format characters (escape sequences,
+    bidirectional overrides) written as ``\\u001b``-style escapes."""
+    return "".join(f"\\u{ord(c):04x}" if unicodedata.category(c) in ("Cc", "Cf") and c != "\u200d"
+                   else c for c in str(text))
+
+
+_LATEX_SPECIALS = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "#": r"\#", "$": r"\$",
+                   "%": r"\%", "&": r"\&", "_": r"\_", "^": r"\^{}", "~": r"\~{}"}
+
+
+def latex_text(text: str) -> str:
+    """User text as LaTeX text: every special character literal (no ``\\input``)."""
+    return "".join(_LATEX_SPECIALS.get(c, c) for c in printable(text))
+
+
+def markdown_text(text: str) -> str:
+    """User text as Markdown: markup and HTML literal."""
+    escaped = printable(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return "".join("\\" + c if c in "\\`*_[](){}#+!|" else c for c in escaped)
 
 
 # ---------------------------------------------------------------- the expression language
@@ -163,7 +188,7 @@ def to_latex(t: Term, labels: dict | None = None, scalars=frozenset()) -> str:
 
 def _pretty_name(name: str, labels: dict | None) -> str:
     if labels and labels.get(name):
-        return labels[name]
+        return printable(labels[name])
     if name in _GREEK:
         return _GREEK[name][0]
     stem = name.rstrip("0123456789")

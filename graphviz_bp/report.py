@@ -9,7 +9,7 @@ import numpy as np
 
 from .engine import Graph
 from .graph import path_mark
-from .printing import to_expr
+from .printing import printable, to_expr
 from .symbolic import derive
 
 __all__ = ["inspect_data", "inspect_text", "check_data", "check_text", "paths_to_loss",
@@ -121,7 +121,7 @@ def inspect_text(g: Graph, source: str) -> str:
         rows.append((n, attrs["kind"], attrs["op"] or "", shape, str(paths[n]),
                      _brief(attrs["value"]), _brief(attrs["grad"])))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = [f"{source}: loss = {g.loss:.10g}", ""]
+    lines = [f"{printable(source)}: loss = {g.loss:.10g}", ""]
     broken = nonfinite_text(g)
     if broken:
         lines[1:1] = [broken]
@@ -167,7 +167,7 @@ def check_data(source: str, gradients, claims, g: Graph | None = None) -> dict:
 
 def check_text(data: dict) -> str:
     """The check report as a person reads it."""
-    lines = [f"{data['source']}: backprop against finite differences"]
+    lines = [f"{printable(data['source'])}: backprop against finite differences"]
     broken = data.get("nonfinite") or {}
     for side in ("forward", "backward"):
         if broken.get(side):
@@ -189,7 +189,7 @@ def check_text(data: dict) -> str:
         verdict = "holds" if c["ok"] else "FAILS"
         detail = c["error"] or (f"max rel error {c['max_rel_error']:.1e} over {c['trials']} "
                                 f"draw(s)" if c["max_rel_error"] is not None else "")
-        lines.append(f"  ∇{c['wrt']} = {c['expr']}")
+        lines.append(f"  ∇{c['wrt']} = {printable(c['expr'])}")
         lines.append(f"      {verdict}: {detail}")
     if not data.get("checked", 1):
         lines.append("nothing was checked: no param or input leaf reaches the loss with a "
