@@ -21,7 +21,9 @@ from .errors import (
     SizeLimitError,
     UnknownNameError,
 )
+from .claims import check_claim
 from .gradcheck import check_gradients, relative_error
+from .symbolic import derive
 from .graph import FUNCTIONS, Expr, apply, const, data, param, to_networkx
 from .limits import size_limit
 
@@ -49,7 +51,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Graph", "Expr", "param", "data", "const", "apply", "to_networkx", "ops", "size_limit",
-    "check_gradients", "relative_error", "render", "to_dot",
+    "check_gradients", "relative_error", "check_claim", "derive", "render", "to_dot",
     "GraphvizBPError", "ShapeError", "SizeLimitError", "UnknownNameError", "NumericalError",
     "NameConflictError", "RenderError", "EngineNotFoundError",
     *FUNCTIONS,

@@ -1,24 +1,53 @@
-"""Judging a hand-derived gradient: does ``∇_NAME L = EXPR`` hold at several random draws?"""
+"""Judging a hand-derived gradient: does ``∇_NAME L = EXPR`` hold at several random draws?
+
+A claim is judged on the graph as given and then on fresh draws in which everything a
+formula could wrongly depend on changes: the leaves' values (inside the domains of the
+ops they feed), every named scalar constant (α, β, reg, …), and, where the loss is built
+from sizes, the sizes (N, Q, D, …), each drawn apart from the others. A claim that cannot
+be evaluated (a shape that does not fit, a name that does not exist, NaN) fails with the
+reason; it never stops the other claims from being judged.
+
+>>> import numpy as np, graphviz_bp as bp
+>>> x = bp.param("x", np.array([1.0, 2.0]))
+>>> alpha = bp.const("alpha", 1.0)
+>>> g = bp.Graph(alpha * bp.sumsq(x))
+>>> bp.check_claim(g, "x", "2 * alpha * x").ok
+True
+>>> result = bp.check_claim(g, "x", "2 * x")      # right only while alpha = 1
+>>> result.ok, result.varied
+(False, ('x', 'alpha'))
+"""
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import numpy as np
 
-from .engine import Graph, value_of
-from .errors import GraphvizBPError, NumericalError, UnknownNameError
+from .engine import Graph, has_nonfinite, value_of
+from .errors import GraphvizBPError, did_you_mean
 from .expr import parse
 from .gradcheck import relative_error
 from .graph import const
+from .ops import OPS
 
-__all__ = ["ClaimResult", "check_claim", "parse_claim"]
+__all__ = ["ClaimResult", "Draw", "check_claim", "parse_claim", "vary_leaves",
+           "vary_constants", "vary_settings", "MAX_TRIALS"]
+
+#: Most draws a claim is judged at.
+MAX_TRIALS = 1000
 
 
 @dataclass(frozen=True)
 class ClaimResult:
-    """The verdict on one claim; ``error`` says why it failed when it is not numerical."""
+    """The verdict on one claim.
+
+    ``error`` says why it failed when the reason is not a number (a shape that does not
+    fit, NaN, a name that does not exist); ``varied`` names what changed between draws;
+    ``warning`` flags a claim that holds by definition (``W=grad(W)``).
+    """
 
     wrt: str
     expr: str
@@ -26,6 +55,16 @@ class ClaimResult:
     trials: int
     max_rel_error: float | None
     error: str | None
+    varied: tuple = ()
+    warning: str | None = None
+
+
+class Draw(NamedTuple):
+    """One draw of a loss: its evaluated graph, the sizes it was built with, what varied."""
+
+    graph: Graph
+    sizes: dict
+    varied: tuple = ()
 
 
 def parse_claim(text: str) -> tuple[str, str]:
@@ -36,48 +75,147 @@ def parse_claim(text: str) -> tuple[str, str]:
     return name.strip(), expression.strip()
 
 
-def check_claim(g: Graph, wrt: str, text: str, *, redraw: Callable[[int], Graph] | None = None,
-                sizes: dict | None = None, trials: int = 3, tol: float = 1e-6) -> ClaimResult:
-    """Evaluate the claimed ∇_wrt L on graph ``g`` and on fresh draws, and compare with backprop.
+def check_claim(g: Graph, wrt: str, text: str, *, redraw: Callable[[int], Draw] | None = None,
+                sizes: dict | None = None, trials: int = 3, tol: float = 1e-6,
+                seed: int = 0) -> ClaimResult:
+    """Judge the claimed ∇_wrt L on graph ``g`` and on ``trials − 1`` fresh draws.
 
-    ``redraw(i)`` gives the i-th fresh draw of the same loss (i = 1, 2, …), evaluated;
-    the claim is judged on ``g`` and then on ``trials − 1`` of them (without ``redraw``,
-    on ``g`` alone). In the claim, names are the graph's nodes (leaves and named
-    intermediates) and ``sizes`` (numbers such as N, Q, D); ``grad(NAME)`` is backprop's
-    gradient at NAME. A claim that names something unknown or is not in the language
-    raises; a claim that is well formed but wrong (values, or shape) gives ``ok=False``.
-
-    >>> import numpy as np, graphviz_bp as bp
-    >>> x = bp.param("x", np.array([1.0, 2.0]))
-    >>> check_claim(bp.Graph(bp.sumsq(x)), "x", "2 * x").ok
-    True
+    ``redraw(i)`` gives the i-th fresh draw (a :class:`Draw`); without it, the draws are
+    made on ``g`` itself (new leaf values and constants, put back afterwards). In the
+    claim, names are the graph's nodes and ``sizes`` (numbers such as N, Q, D), and
+    ``grad(NAME)`` is backprop's gradient at NAME. A claim holds when at every draw its
+    value has the gradient's shape and agrees with it to ``tol`` (relative).
     """
-    if trials < 1:
-        raise GraphvizBPError(f"a claim needs at least 1 trial, got {trials}")
-    worst = 0.0
-    for trial in range(trials if redraw is not None else 1):
-        if trial:
-            g = redraw(trial)
-        if wrt not in g.nx:
-            raise UnknownNameError(f"claim ∇{wrt}: no node named {wrt!r} in this loss")
-        expected = g.grad(wrt)
-        if expected is None:
-            raise GraphvizBPError(f"claim ∇{wrt}: {wrt!r} has no gradient (it is a constant)")
-        names = {k: const(k, v) for k, v in (sizes or {}).items()}
-        names.update({n: const(n, attrs["value"]) for n, attrs in g.nx.nodes(data=True)})
-        grads = {n: const(f"grad_{n}", attrs["grad"], label=f"∇{n}")
-                 for n, attrs in g.nx.nodes(data=True) if attrs["grad"] is not None}
-        claim = parse(text, names, grads)
-        try:
-            claimed = value_of(claim)
-        except NumericalError as err:
-            return ClaimResult(wrt, text, False, trial + 1, None, f"cannot evaluate the claim: {err}")
-        if np.shape(claimed) != np.shape(expected):
-            return ClaimResult(wrt, text, False, trial + 1, None,
-                               f"the claim has shape {np.shape(claimed)} but ∇{wrt} has shape "
-                               f"{np.shape(expected)}")
-        floor = 1e-8 * float(np.max(np.abs(expected), initial=0.0))
-        worst = max(worst, relative_error(claimed, expected, floor))
-        if not np.isfinite(worst) or worst > tol:
-            return ClaimResult(wrt, text, False, trial + 1, worst, None)
-    return ClaimResult(wrt, text, True, trial + 1, worst, None)
+    if not 1 <= trials <= MAX_TRIALS:
+        raise GraphvizBPError(f"a claim is judged at 1 to {MAX_TRIALS} draws, got {trials}")
+    warning = _tautology(text, wrt)
+    restore = None
+    if redraw is None:
+        restore = {n: g.value(n) for n in g.nx if g.nx.nodes[n]["kind"] != "op"}
+        rng = np.random.default_rng([seed, 1])
+
+        def redraw(trial):
+            varied = vary_leaves(g, rng) + vary_constants(g, rng)
+            g.evaluate()
+            return Draw(g, sizes or {}, tuple(varied))
+
+    worst, varied, trial = 0.0, [], 0
+    try:
+        for trial in range(trials):
+            draw = Draw(g, sizes or {}) if trial == 0 else redraw(trial)
+            varied += [v for v in draw.varied if v not in varied]
+            error, reason = _judge(draw, wrt, text, tol)
+            if reason is not None:
+                return ClaimResult(wrt, text, False, trial + 1, None, reason, tuple(varied), warning)
+            worst = max(worst, error)
+            if worst > tol:
+                return ClaimResult(wrt, text, False, trial + 1, worst, None, tuple(varied), warning)
+    finally:
+        if restore is not None:
+            for name, value in restore.items():
+                g.set(name, value)
+            g.evaluate()
+    return ClaimResult(wrt, text, True, trial + 1, worst, None, tuple(varied), warning)
+
+
+def _judge(draw: Draw, wrt: str, text: str, tol: float) -> tuple[float, str | None]:
+    """The claim's relative error at one draw, or the reason it cannot be compared."""
+    g = draw.graph
+    if wrt not in g.nx:
+        return 0.0, f"no node named {wrt!r} in this loss{did_you_mean(wrt, g.nx)}"
+    expected = g.grad(wrt)
+    if expected is None:
+        return 0.0, f"{wrt!r} has no gradient: no gradient reaches it from the loss"
+    if has_nonfinite(expected):
+        return 0.0, f"backprop's ∇{wrt} holds NaN or Inf at this draw: nothing to compare"
+    names = {k: const(k, v) for k, v in draw.sizes.items()}
+    names.update({n: const(n, attrs["value"]) for n, attrs in g.nx.nodes(data=True)})
+    grads = {n: const(f"grad_{n}", attrs["grad"], label=f"∇{n}")
+             for n, attrs in g.nx.nodes(data=True) if attrs["grad"] is not None}
+    try:
+        claimed = value_of(parse(text, names, grads))
+    except GraphvizBPError as err:  # not in the language, a shape, a domain: the claim fails
+        return 0.0, f"cannot evaluate the claim: {err}"
+    if np.shape(claimed) != np.shape(expected):
+        return 0.0, (f"the claim has shape {np.shape(claimed)} but ∇{wrt} has shape "
+                     f"{np.shape(expected)}")
+    if has_nonfinite(claimed):
+        return 0.0, "the claim gives NaN or Inf where the gradient is finite"
+    floor = 1e-8 * float(np.max(np.abs(expected), initial=0.0))
+    return relative_error(claimed, expected, floor), None
+
+
+def _tautology(text: str, wrt: str) -> str | None:
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                and node.func.id == "grad" and len(node.args) == 1
+                and isinstance(node.args[0], ast.Name) and node.args[0].id == wrt):
+            return f"the claim uses grad({wrt}), the very gradient it claims: it holds by definition"
+    return None
+
+
+# ---------------------------------------------------------------- fresh draws
+
+
+def vary_leaves(g: Graph, rng: np.random.Generator) -> list[str]:
+    """New values for every param and input leaf, each inside the domain of the ops it
+    feeds (positive under log and √, symmetric positive definite under log|·| and ⁻¹).
+    The caller evaluates. Returns the names of the leaves."""
+    names = g.leaves()
+    for leaf in names:
+        shape = g.nx.nodes[leaf]["shape"]
+        domains = {OPS[g.nx.nodes[v]["op"]].domain[k] for _, v, k in g.nx.out_edges(leaf, keys=True)}
+        if "spd" in domains and len(shape) == 2 and shape[0] == shape[1]:
+            A = rng.normal(size=shape)
+            value = A @ A.T / shape[0] + np.eye(shape[0])
+        elif "positive" in domains or np.all(np.asarray(g.value(leaf)) > 0):
+            value = rng.uniform(0.5, 2.0, size=shape)
+        elif "nonzero" in domains:
+            value = rng.choice([-1.0, 1.0], size=shape) * rng.uniform(0.2, 2.0, size=shape)
+        else:
+            value = rng.normal(size=shape)
+        g.set(leaf, value)
+    return names
+
+
+def vary_constants(g: Graph, rng: np.random.Generator, keep=()) -> list[str]:
+    """Every named scalar constant of ``g`` (α, β, reg) scaled by a random factor in
+    [0.5, 2], keeping its sign, except those in ``keep``. The caller evaluates."""
+    varied = []
+    for n, attrs in g.nx.nodes(data=True):
+        value = attrs["value"]
+        if (attrs["kind"] == "const" and attrs["named"] and attrs["shape"] == () and n not in keep
+                and np.asarray(value).dtype.kind == "f" and value != 0):
+            g.set(n, value * rng.uniform(0.5, 2.0))
+            varied.append(n)
+    return varied
+
+
+def vary_settings(settings: dict, pinned, rng: np.random.Generator) -> tuple[dict, list[str]]:
+    """Sizes (integers, and tuples of them) drawn anew from 2 to 9, each apart from the
+    others so that N and D cannot stand for each other; numbers scaled by a factor in
+    [0.5, 2], keeping their sign. Settings in ``pinned`` stay."""
+    varied, changed = dict(settings), []
+    sizes = [k for k, v in settings.items() if k not in pinned and _is_size(v)]
+    pool = iter(rng.permutation(np.arange(2, 10)).tolist() * 8)
+    for k in sizes:
+        value = settings[k]
+        varied[k] = tuple(next(pool) for _ in value) if isinstance(value, tuple) else next(pool)
+        changed.append(k)
+    for k, value in settings.items():
+        if k in pinned or k in sizes or isinstance(value, bool) or not isinstance(value, float):
+            continue
+        if value != 0:
+            varied[k] = value * float(rng.uniform(0.5, 2.0))
+            changed.append(k)
+    return varied, changed
+
+
+def _is_size(value) -> bool:
+    if isinstance(value, tuple):
+        return bool(value) and all(_is_size(v) for v in value)
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 1

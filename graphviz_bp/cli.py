@@ -182,7 +182,7 @@ def cmd_render(args) -> int:
         data = to_json(inspect_data(g, source.name)).encode()
     else:
         data = draw(to_dot(g, show=args.show, compact=args.compact), fmt, args.engine)
-        note = compact_note(g, args.compact)
+        note = compact_note(g, args.compact, args.show)
         if note:
             hint = "inspect shows every number" if "tooltips" in note else \
                 "--no-compact draws every layer"
@@ -223,7 +223,7 @@ def cmd_check(args) -> int:
     claims = [_claim(text) for text in args.claim]
     g = source.build(args.seed)
     gradients = check_gradients(g, seed=args.seed)
-    verdicts = [check_claim(g, wrt, text, redraw=lambda trial: source.build(args.seed + trial),
+    verdicts = [check_claim(g, wrt, text, redraw=lambda trial: source.draw(trial, args.seed),
                             sizes=source.sizes, trials=args.trials) for wrt, text in claims]
     data = check_data(source.name, gradients, verdicts, g)
     _emit((to_json(data) if args.json else check_text(data)) + "\n")

@@ -66,10 +66,24 @@ class NameConflictError(GraphvizBPError, ValueError):
 
 
 def did_you_mean(name: str, choices) -> str:
-    """``"; did you mean 'W'?"`` for the closest choice (case counts least), or ``""``."""
+    """``"; did you mean 'W'?"`` for the closest choice (case counts least), or ``""``.
+
+    Closeness is difflib's ratio, then the length of the common beginning: ``sigma``
+    suggests ``sigmoid`` rather than ``sign``.
+    """
     lowered = {str(c).lower(): str(c) for c in choices}
-    close = difflib.get_close_matches(str(name).lower(), list(lowered), n=1)
-    return f"; did you mean {lowered[close[0]]!r}?" if close else ""
+    wanted = str(name).lower()
+
+    def closeness(choice: str):
+        prefix = next((i for i, (a, b) in enumerate(zip(wanted, choice)) if a != b),
+                      min(len(wanted), len(choice)))
+        return difflib.SequenceMatcher(None, wanted, choice).ratio(), prefix
+
+    scored = [(closeness(c), c) for c in lowered]
+    scored = [(score, c) for score, c in scored if score[0] >= 0.5]
+    if not scored:
+        return ""
+    return f"; did you mean {lowered[max(scored)[1]]!r}?"
 
 
 def check_choice(kind: str, value, allowed, error: type = GraphvizBPError) -> None:

@@ -28,7 +28,7 @@ import math
 import warnings
 import numbers
 
-from .errors import GraphvizBPError, did_you_mean
+from .errors import GraphvizBPError, ShapeError, did_you_mean
 from .graph import FUNCTIONS, Expr, apply, as_expr
 from .ops import BINARY_SYNTAX, OPS, operator_op
 
@@ -64,7 +64,14 @@ class _Builder:
         method = getattr(self, "visit_" + type(node).__name__, None)
         if method is None:
             self.fail(f"{_describe(node)} is not allowed", node)
-        return method(node)
+        try:
+            return method(node)
+        except ShapeError as err:
+            detail = getattr(err, "detail", None)
+            if detail is None:  # quoted already, by the part of the text where it arose
+                raise
+            part = _excerpt(ast.get_source_segment(self.text, node) or self.text)
+            raise ShapeError(f"{part}: {detail}") from None
 
     def visit_Expression(self, node):
         return self.build(node.body)
@@ -179,9 +186,18 @@ class _Builder:
 
     def _integer(self, node, what: str) -> int:
         value = self._number(node)
+        if value is None and isinstance(node, ast.Name) and node.id in self.names:
+            value = self._size(self.names[node.id])  # a size by name: eye(N)
         if value is None or not float(value).is_integer():
             self.fail(f"{what} must be an integer", node)
         return int(value)
+
+    @staticmethod
+    def _size(named) -> float | None:
+        """The number a name stands for, when it is a constant scalar (N, D, …)."""
+        if isinstance(named, Expr) and named.kind == "const" and named.shape == ():
+            return float(named.value)
+        return None
 
     def _fold(self, node, compute):
         try:

@@ -235,7 +235,9 @@ def apply(opname: str, *args, **params) -> Expr:
     try:
         shape = op.shape(*(a.shape for a in args), **full)
     except ShapeError as err:
-        raise ShapeError(f"{_call_text(opname, args)}: {err}") from None
+        located = ShapeError(f"{_call_text(opname, args)}: {err}")
+        located.detail = str(err)  # without the node names, for messages that quote source
+        raise located from None
     check_size(shape, _call_text(opname, args))
     return Expr("op", op=opname, args=args, params=full, shape=shape)
 

@@ -154,7 +154,8 @@ def check_data(source: str, gradients, claims, g: Graph | None = None) -> dict:
               "noise": float(r.noise), "ok": bool(r.ok), "note": r.note} for r in gradients]
     judged = [{"wrt": c.wrt, "expr": c.expr, "ok": bool(c.ok), "trials": c.trials,
                "max_rel_error": None if c.max_rel_error is None else float(c.max_rel_error),
-               "error": c.error} for c in claims]
+               "reason": c.error, "varied": list(c.varied), "warning": c.warning}
+              for c in claims]
     ok = all(r["ok"] for r in grads) and all(c["ok"] for c in judged)
     document = {"source": source, "ok": ok, "checked": len(grads) + len(judged),
                 "gradients": grads, "claims": judged}
@@ -187,10 +188,14 @@ def check_text(data: dict) -> str:
         lines.append("claims")
     for c in data["claims"]:
         verdict = "holds" if c["ok"] else "FAILS"
-        detail = c["error"] or (f"max rel error {c['max_rel_error']:.1e} over {c['trials']} "
-                                f"draw(s)" if c["max_rel_error"] is not None else "")
+        detail = printable(c["reason"]) if c["reason"] else (
+            f"max rel error {c['max_rel_error']:.1e} over {c['trials']} draw(s)")
         lines.append(f"  ∇{c['wrt']} = {printable(c['expr'])}")
         lines.append(f"      {verdict}: {detail}")
+        if c["varied"]:
+            lines.append(f"      varied between draws: {', '.join(c['varied'])}")
+        if c["warning"]:
+            lines.append(f"      warning: {c['warning']}")
     if not data.get("checked", 1):
         lines.append("nothing was checked: no param or input leaf reaches the loss with a "
                      "gradient, and no claim was given")

@@ -28,8 +28,8 @@ from .engine import Graph
 from .errors import GraphvizBPError, UnknownNameError, did_you_mean
 from .expr import parse
 from .graph import Expr, const, param
+from .claims import Draw, vary_constants, vary_leaves, vary_settings
 from .limits import check_size, fresh_count
-from .ops import OPS
 
 __all__ = ["Source", "SourceError", "builtin_source", "expression_source", "file_source",
            "parse_setting", "DOMAINS"]
@@ -44,17 +44,51 @@ class SourceError(GraphvizBPError, ValueError):
 
 @dataclass
 class Source:
-    """A loss to work on: ``build(seed)`` returns it evaluated with that seed's values."""
+    """A loss to work on: ``build(seed)`` returns it evaluated with that seed's values.
+
+    ``make(seed, settings)`` builds it; ``settings`` are the sizes and numbers it is built
+    from (m, n, alpha, hidden_dims, an expression's constants), ``pinned`` those the user
+    set, which fresh draws for claims never vary.
+    """
 
     name: str
-    make: Callable[[int], Graph]
-    sizes: dict = field(default_factory=dict)  # numbers a claim may use by name (N, Q, D, …)
+    make: Callable[[int, dict], Graph]
+    settings: dict = field(default_factory=dict)
+    pinned: frozenset = frozenset()
+
+    @property
+    def sizes(self) -> dict:
+        """The numbers a claim may use by name (N, Q, D, alpha, …)."""
+        return _numbers(self.settings)
 
     def build(self, seed: int) -> Graph:
         """The loss drawn with ``seed``, evaluated; its nodes count toward the size limits
         on their own, not with those of earlier draws."""
         with fresh_count():
-            return self.make(seed)
+            return self.make(seed, self.settings)
+
+    def draw(self, trial: int, seed: int = 0) -> Draw:
+        """Draw ``trial`` for judging claims: 0 is the user's own; later ones vary the
+        leaves' values, the settings not pinned, and the loss's other named constants."""
+        if trial == 0:
+            return Draw(self.build(seed), self.sizes)
+        rng = np.random.default_rng([seed, trial])
+        settings, varied = vary_settings(self.settings, self.pinned, rng)
+        try:
+            with fresh_count():
+                g = self.make(seed + trial, settings)
+        except GraphvizBPError:  # sizes the loss does not accept together: keep the user's
+            settings, varied = self.settings, []
+            with fresh_count():
+                g = self.make(seed + trial, settings)
+        varied += vary_constants(g, rng, keep=settings)
+        g.evaluate()
+        return Draw(g, _numbers(settings), (*g.leaves(), *varied))
+
+
+def _numbers(settings: dict) -> dict:
+    return {k: v for k, v in settings.items()
+            if isinstance(v, numbers.Real) and not isinstance(v, bool)}
 
 
 def _name(text: str) -> str:
@@ -118,9 +152,9 @@ def builtin_source(name: str, settings=()) -> Source:
     for setting in values:
         if setting not in accepted:
             raise SourceError(f"{key} has no size {setting!r} (it takes {', '.join(accepted)})")
-    sizes = {p: values.get(p, signature[p].default) for p in accepted}
-    sizes = {k: v for k, v in sizes.items() if isinstance(v, numbers.Real)}
-    return Source(key, lambda seed: build(**values, seed=seed), sizes)
+    settings = {p: values.get(p, signature[p].default) for p in accepted}
+    return Source(key, lambda seed, chosen: build(**chosen, seed=seed), settings,
+                  frozenset(values))
 
 
 # ---------------------------------------------------------------- expressions
@@ -204,12 +238,12 @@ def expression_source(text: str, variables=(), constants=(), labels=()) -> Sourc
     if duplicates:
         raise SourceError(f"{sorted(duplicates)[0]!r} is declared twice")
 
-    def build(seed: int) -> Graph:
+    def build(seed: int, chosen: dict) -> Graph:
         rng = np.random.default_rng(seed)
         names: dict[str, Expr] = {}
         for name, shape, domain in declared:
             names[name] = param(name, _draw(shape, domain, rng))
-        for name, value in numbers_.items():
+        for name, value in chosen.items():
             names[name] = const(name, float(value))
         for name, value in classes.items():
             names[name] = const(name, value)
@@ -258,12 +292,16 @@ def file_source(spec: str, settings=()) -> Source:
                           "returning a loss") from None
     first = {}  # the draw made to check the function, given back at the first call
 
-    def build(seed: int) -> Graph:
-        if seed in first:
+    keywords = _keywords(function)
+    settings = {**{k: v for k, v in keywords.items() if _is_number_setting(v)}, **values}
+
+    def build(seed: int, chosen: dict) -> Graph:
+        if chosen is settings and seed in first:
             return first.pop(seed)
+        arguments = {k: v for k, v in chosen.items() if k in values or k in keywords}
         try:
             with _beside(folder):
-                result = function(**values, seed=seed) if takes_seed else function(**values)
+                result = function(**arguments, seed=seed) if takes_seed else function(**arguments)
         except GraphvizBPError:
             raise
         except (Exception, SystemExit) as err:
@@ -276,12 +314,26 @@ def file_source(spec: str, settings=()) -> Source:
         if result.output is None:  # built with evaluate=False
             result.evaluate()
         if not takes_seed and seed != 0:
-            _redraw(result, seed)  # independent draws for claims, even without a seed
+            # independent draws for claims, even without a seed
+            vary_leaves(result, np.random.default_rng(seed))
+            result.evaluate()
         return result
 
-    source = Source(spec, build, {k: v for k, v in values.items() if isinstance(v, numbers.Real)})
+    source = Source(spec, build, settings, frozenset(values))
     first[0] = source.build(0)
     return source
+
+
+def _keywords(function) -> dict:
+    """The keyword parameters of a file's function that have defaults, with them."""
+    return {name: p.default for name, p in inspect.signature(function).parameters.items()
+            if p.default is not inspect.Parameter.empty and name != "seed"}
+
+
+def _is_number_setting(value) -> bool:
+    if isinstance(value, tuple):
+        return bool(value) and all(_is_number_setting(v) for v in value)
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 def _described(err: BaseException) -> str:
@@ -304,20 +356,3 @@ class _beside:
             sys.path.remove(self.folder)
         except ValueError:
             pass
-
-
-def _redraw(g: Graph, seed: int) -> None:
-    """New values for every leaf with a gradient, each from the domain of the ops it feeds
-    (positive under log and √, symmetric positive definite under log|·| and ⁻¹)."""
-    rng = np.random.default_rng(seed)
-    for leaf in g.leaves():
-        shape = g.nx.nodes[leaf]["shape"]
-        domains = {OPS[g.nx.nodes[v]["op"]].domain[k] for _, v, k in g.nx.out_edges(leaf, keys=True)}
-        if "spd" in domains and len(shape) == 2 and shape[0] == shape[1]:
-            value = _draw(shape, "spd", rng)
-        elif "positive" in domains or np.all(np.asarray(g.value(leaf)) > 0):
-            value = _draw(shape, "positive", rng)
-        else:
-            value = rng.normal(size=shape)
-        g.set(leaf, value)
-    g.evaluate()

@@ -83,7 +83,7 @@ def test_formulas_of_random_expressions_match_backprop(loss):
 
 @pytest.mark.parametrize("name, leaf, reference", [
     ("autoencoder", "W", "W @ (W.T@W@x - x) @ x.T + W @ x @ (W.T@W@x - x).T"),
-    ("autoencoder", "x", "(W.T @ W - eye(3)) @ (W.T@W@x - x)"),
+    ("autoencoder", "x", "(W.T @ W - eye(n)) @ (W.T@W@x - x)"),
     ("gplvm", "X", "alpha * (inv(K) @ Y @ Y.T @ inv(K) - D * inv(K)) @ X"),
     ("gplvm", "Y", "-inv(K) @ Y"),
     ("fcnet-swish", "W2", "(softmax(z2, axis=0) - onehot(z2, y, axis=0)) @ h1.T"),
