@@ -244,7 +244,7 @@ def cmd_derive(args) -> int:
 
     _stream(1)
     source = source_of(args)
-    _emit(write_derivation(source.build(args.seed), source.name, args.format))
+    _emit(write_derivation(source.build(args.seed), source.name, args.format, source.sizes))
     return 0
 
 

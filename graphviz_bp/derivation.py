@@ -47,11 +47,12 @@ def _steps(deriv: Derivation):
     return forward, backward, leaves
 
 
-def write(g: Graph, title: str, fmt: str = "text") -> str:
-    """The derivation of ``g``'s gradients in ``fmt`` (text, markdown or latex)."""
+def write(g: Graph, title: str, fmt: str = "text", sizes: dict | None = None) -> str:
+    """The derivation of ``g``'s gradients in ``fmt`` (text, markdown or latex); counts
+    are written by the names in ``sizes`` (see :func:`~graphviz_bp.symbolic.derive`)."""
     if fmt not in FORMATS:
         raise GraphvizBPError(f"unknown format: {fmt!r} (must be one of {', '.join(FORMATS)})")
-    deriv = derive(g)
+    deriv = derive(g, sizes=sizes)
     forward, backward, leaves = _steps(deriv)
     return {"text": _text, "markdown": _markdown, "latex": _latex}[fmt](
         deriv, title, g.loss_id, forward, backward, leaves)

@@ -75,7 +75,7 @@ def to_expr(t: Term) -> str:
     if isinstance(t, Grad):
         return f"grad({t.id})"
     if t.op == IDENTITY:
-        return f"eye({t.param('n')})"
+        return f"eye({t.param('size') or t.param('n')})"
     op = OPS[t.op]
     token, level = op.operator, op.precedence
     if token == "**":
@@ -160,8 +160,9 @@ def _show(t: Term, style: _Style, labels, scalars) -> str:
     if not isinstance(t, Apply):
         return style.atom(t, labels)
     notation = _notation(t, scalars)
-    if notation is None:
-        return style.function(t.op, [_show(a, style, labels, scalars) for a in t.args])
+    if notation is None or (not style.latex and _hides_a_parameter(t, notation)):
+        keywords = [] if style.latex else _keywords(t)
+        return style.function(t.op, [_show(a, style, labels, scalars) for a in t.args] + keywords)
     wraps = notation.latex_wrap if style.latex and notation.latex_wrap is not None else notation.wrap
     args = []
     for i, a in enumerate(t.args):
@@ -171,6 +172,21 @@ def _show(t: Term, style: _Style, labels, scalars) -> str:
     params = {k: (v.value if isinstance(v, Num) else v) for k, v in t.params}
     template = notation.latex if style.latex else notation.text
     return template(args, params) if callable(template) else template.format(*args, **params)
+
+
+def _keywords(t: Apply) -> list[str]:
+    """``axis=0`` and the like, for parameters that differ from the op's defaults."""
+    op = OPS.get(t.op)
+    defaults = op.params if op is not None else {}
+    return [f"{k}={v}" for k, v in t.params if k in defaults and v != defaults[k]]
+
+
+def _hides_a_parameter(t: Apply, notation: Notation) -> bool:
+    """Whether the text notation leaves out a parameter that differs from its default
+    (softmax along axis 0 is not softmax along the last axis): the function form then."""
+    if callable(notation.text):
+        return False  # a function of the parameters writes them its own way (Σ_rows, x²)
+    return any(f"{{{k.split('=')[0]}}}" not in notation.text for k in _keywords(t))
 
 
 def to_text(t: Term, labels: dict | None = None, scalars=frozenset()) -> str:

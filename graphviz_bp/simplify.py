@@ -89,9 +89,15 @@ def _simplify_op(t: Apply, facts: Facts) -> Term:
         if is_scalar(a, facts) or _is_symmetric(a, facts):
             return a
         pushed = None
-        if isinstance(a, Apply) and a.op == "matmul":  # (A B)ᵀ = Bᵀ Aᵀ
+        if len(shape_of(a, facts) or (0, 0)) <= 1:  # numpy's .T of a vector is the vector
+            return a
+        # The rules below hold for matrices (and scalars); a vector among the arguments
+        # broadcasts as a row, and moving the transpose onto it would change the result.
+        matrices = isinstance(a, Apply) and all(
+            len(shape_of(x, facts) or ()) == 2 or shape_of(x, facts) == () for x in a.args)
+        if isinstance(a, Apply) and a.op == "matmul" and matrices:  # (A B)ᵀ = Bᵀ Aᵀ
             pushed = Apply("matmul", (Apply("transpose", (a.args[1],)), Apply("transpose", (a.args[0],))))
-        elif isinstance(a, Apply) and a.op in ("add", "sub"):  # (A + B)ᵀ = Aᵀ + Bᵀ
+        elif isinstance(a, Apply) and a.op in ("add", "sub") and matrices:  # (A + B)ᵀ = Aᵀ + Bᵀ
             pushed = Apply(a.op, tuple(Apply("transpose", (x,)) for x in a.args))
         elif isinstance(a, Apply) and a.op in ("mul", "div", "neg") and _has_scalar_factor(a, facts):
             coef, scalars, rest = _factor(a, facts)

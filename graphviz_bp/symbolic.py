@@ -107,14 +107,15 @@ class Derivation:
 
 
 def instantiate(template: str, bindings: dict, params: dict | None = None,
-                numbers: dict | None = None, facts: "Facts | None" = None) -> Term:
+                numbers: dict | None = None, facts: "Facts | None" = None,
+                sizes_of: dict | None = None) -> Term:
     """The term of a rule ``template`` of the op table, simplified.
 
     ``bindings`` maps the template's names (``g``, ``out``, ``a``, ``b``) to terms,
     ``params`` the op's parameters (``axis``, ``p``) to values, and ``numbers`` gives
     ``size(x)`` and ``rows(x)`` for the bound names: ``{("size", "b"): 4}``.
     """
-    params, numbers = params or {}, numbers or {}
+    params, numbers, sizes_of = params or {}, numbers or {}, sizes_of or {}
 
     def operator(node, arity: int) -> str:
         op = operator_op(AST_TOKENS[type(node)], arity)
@@ -142,13 +143,17 @@ def instantiate(template: str, bindings: dict, params: dict | None = None,
         if isinstance(node, ast.Call):
             fn = node.func.id
             if fn in ("size", "rows"):
-                return Num(float(numbers[(fn, node.args[0].id)]))
+                number = numbers[(fn, node.args[0].id)]
+                return number if isinstance(number, (Name, Num)) else Num(float(number))
             keywords = []
             for k in node.keywords:
                 value = params[k.value.id] if isinstance(k.value, ast.Name) else k.value.value
                 keywords.append((k.arg, value))
             if fn == IDENTITY:
-                return Apply(IDENTITY, (), (("n", int(build(node.args[0]).value)),))
+                size = build(node.args[0])
+                if isinstance(size, Name):  # eye(N): the count is a named size
+                    return Apply(IDENTITY, (), (("n", int(sizes_of[size.id])), ("size", size.id)))
+                return Apply(IDENTITY, (), (("n", int(size.value)),))
             return Apply(fn, tuple(build(a) for a in node.args), tuple(keywords))
         raise ValueError(f"rule template {template!r}: cannot read {ast.dump(node)}")
 
@@ -236,19 +241,21 @@ def _size(t: Term, memo: dict) -> int:
     return memo[t]
 
 
-def derive(g: Graph, expanded: bool = True) -> Derivation:
+def derive(g: Graph, expanded: bool = True, sizes: dict | None = None) -> Derivation:
     """Every edge's and node's gradient formula: local, and expanded unless told not to.
 
     An expanded formula larger than :data:`MAX_EXPANDED_SIZE` term nodes (a deep net
     written out in full) is not built: it is None, and so is everything upstream of it.
+    ``sizes`` names the loss's sizes (``{"N": 4, "D": 3}``): a count taken from the shapes
+    is written by the name of the one size that has its value.
     """
     try:
-        return _derive(g, expanded)
+        return _derive(g, expanded, sizes or {})
     except RecursionError:
         raise GraphvizBPError("this graph is too deep to derive symbolically") from None
 
 
-def _derive(g: Graph, expanded: bool) -> Derivation:
+def _derive(g: Graph, expanded: bool, sizes: dict) -> Derivation:
     G = g.nx
     shapes = {n: tuple(attrs["shape"]) for n, attrs in G.nodes(data=True)}
     scalars = frozenset(n for n, shape in shapes.items() if not shape)
@@ -258,7 +265,7 @@ def _derive(g: Graph, expanded: bool) -> Derivation:
     loss = G.graph["loss"]
     loss_shape = G.nodes[loss]["shape"]
     seed = ONE if not loss_shape else Apply("ones_like", (deriv.value[loss],))
-    definitions, sizes = {}, {}
+    definitions, term_sizes = {}, {}
     for n, node in G.nodes(data=True):
         if node["named"] and node["kind"] == "op":
             definitions.setdefault(simplify(definition(G, n, deriv.value), facts), Name(n))
@@ -286,18 +293,18 @@ def _derive(g: Graph, expanded: bool) -> Derivation:
         rules = op.rules(*arg_shapes, **node["params"])
         # ∂L/∂n is written as itself where n is named, or where writing it out would nest
         # the whole chain below n into every formula above it (a residual chain doubles).
-        spelled_out = _size(deriv.node_local[n], sizes) > MAX_VALUE_SIZE
+        spelled_out = _size(deriv.node_local[n], term_sizes) > MAX_VALUE_SIZE
         if spelled_out and not node["named"]:
             deriv.gradient_names.add(n)
         named_upstream = (node["named"] or spelled_out) and not isinstance(deriv.node_local[n], Num)
         upstream_local = seed if n == loss else (Grad(n) if named_upstream else deriv.node_local[n])
         upstream_expanded = deriv.node_expanded.get(n) if expanded else None
-        if upstream_expanded is not None and _size(upstream_expanded, sizes) > MAX_EXPANDED_SIZE:
+        if upstream_expanded is not None and _size(upstream_expanded, term_sizes) > MAX_EXPANDED_SIZE:
             upstream_expanded = None
         slot_names = ("a", "b")
         bindings = {slot_names[i]: deriv.value[u] for i, (u, _, _, _) in enumerate(in_edges)}
         bindings["out"] = deriv.value[n]
-        numbers = {(fn, key): _number(fn, shape) for key, shape in
+        numbers = {(fn, key): _named(_number(fn, shape), sizes) for key, shape in
                    [*zip(slot_names, arg_shapes), ("out", node["shape"])] for fn in ("size", "rows")}
         for (u, _, k, edge), rule in zip(in_edges, rules):
             if not edge["flows"]:
@@ -308,12 +315,20 @@ def _derive(g: Graph, expanded: bool) -> Derivation:
                 if upstream is None:
                     target[(u, n, k)] = None
                     continue
-                term = instantiate(rule, {**bindings, "g": upstream}, node["params"], numbers, facts)
+                term = instantiate(rule, {**bindings, "g": upstream}, node["params"], numbers,
+                                   facts, sizes)
                 target[(u, n, k)] = finish(_unbroadcast(term, produced, G.nodes[u]["shape"]))
             generic = instantiate(rule, {"g": Name("g"), "out": Name("out"), "a": Name("a"),
-                                         "b": Name("b")}, node["params"], numbers)
+                                         "b": Name("b")}, node["params"], numbers, None, sizes)
             deriv.rule_used[(u, n, k)] = to_text(generic)
     return deriv
+
+
+def _named(number: int, sizes: dict):
+    """A count from the shapes, written as the size that has it when exactly one does
+    (a batch of N rows divides by N, not by 4): a formula then holds at every size."""
+    named = [k for k, v in sizes.items() if not isinstance(v, bool) and v == number]
+    return Name(named[0]) if len(named) == 1 and number > 1 else number
 
 
 def _number(fn: str, shape: tuple):
