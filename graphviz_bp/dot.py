@@ -273,7 +273,7 @@ def _node_attributes(G, n, attrs, loss, show_values, show_grads, formulas, compa
     style["class"] = " ".join(classes)
     style["id"] = f"node-{n}"
     lines = _node_tooltip(n, attrs, compact)
-    if compact and formulas is not None and attrs["grad"] is not None:
+    if formulas is not None and attrs["grad"] is not None:
         lines.append(f"∇ = {formulas.node(n)}")
     style["tooltip"] = plain_lines(lines)
     return style
@@ -309,7 +309,7 @@ def _edge_attributes(G, u, v, k, attrs, show_values, show_grads, formulas, compa
     style["class"] = " ".join(classes)
     style["id"] = f"edge-{u}-{v}-{k}"
     lines = _edge_tooltip(u, v, k, attrs, compact)
-    if compact and formulas is not None and attrs["flows"]:
+    if formulas is not None and attrs["flows"]:  # whole, where the edge's label is cut
         lines.append(f"∇ along this edge = {formulas.edge((u, v, k))}")
     tooltip = plain_lines(lines)
     style["tooltip"] = tooltip
