@@ -208,7 +208,9 @@ def _pretty_name(name: str, labels: dict | None) -> str:
     if name in _GREEK:
         return _GREEK[name][0]
     stem = name.rstrip("0123456789")
-    return stem + name[len(stem):].translate(_SUBSCRIPTS) if stem else name
+    if not stem or stem.endswith("_"):  # a generated id such as mul_8 stays as it is
+        return name
+    return stem + name[len(stem):].translate(_SUBSCRIPTS)
 
 
 def _latex_name(name: str, labels: dict | None) -> str:
@@ -218,6 +220,8 @@ def _latex_name(name: str, labels: dict | None) -> str:
         return "K^{-1}"
     stem = name.rstrip("0123456789")
     digits = name[len(stem):]
+    if stem.endswith("_"):  # a generated id such as mul_8: no subscript
+        stem, digits = stem + digits, ""
     stem = stem.replace("_", r"\_")
     if len(stem) > 1:
         stem = rf"\mathrm{{{stem}}}"
