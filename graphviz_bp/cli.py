@@ -16,6 +16,7 @@ from pathlib import Path
 from . import limits, losses
 from .dot import to_dot
 from .drawing import ENGINES, FORMATS, SUFFIXES, draw, format_of, write_atomically
+from .claims import MAX_TRIALS
 from .errors import GraphvizBPError, SizeLimitError
 from .folding import COMPACT_NODES, FOLD_NODES, compact_note
 from .sources import Source, builtin_source, expression_source, file_source
@@ -26,8 +27,6 @@ DERIVATION_FORMATS = ("text", "markdown", "latex")
 __all__ = ["main"]
 
 PROG = "graphviz-bp"
-#: Most draws a claim is judged at: each builds and evaluates the whole graph again.
-MAX_TRIALS = 1000
 #: Output paths that name our own standard output (1) or error (2): written through to
 #: the stream, never replaced by a file.
 STREAM_PATHS = {"-": 1, "/dev/stdout": 1, "/dev/fd/1": 1, "/proc/self/fd/1": 1,
@@ -280,6 +279,9 @@ def _source_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-entries", type=int, default=limits.MAX_ENTRIES, metavar="N",
                    help=f"most entries any array may have (default {limits.MAX_ENTRIES:,}); "
                         "larger ones are refused before anything is allocated")
+    p.add_argument("--max-total-entries", type=int, default=limits.MAX_TOTAL_ENTRIES,
+                   metavar="N", help=f"most entries all the arrays of one graph may have "
+                                     f"(default {limits.MAX_TOTAL_ENTRIES:,})")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -364,11 +366,13 @@ def main(argv=None) -> int:
         except BrokenPipeError:  # --help into a pipe whose reader left
             raise _ReaderGone(1) from None
         max_entries = getattr(args, "max_entries", limits.MAX_ENTRIES)
-        if max_entries < 1:
-            raise UsageError(f"--max-entries must be positive, got {max_entries}")
+        max_total = getattr(args, "max_total_entries", limits.MAX_TOTAL_ENTRIES)
+        for flag, value in (("--max-entries", max_entries), ("--max-total-entries", max_total)):
+            if value < 1:
+                raise UsageError(f"{flag} must be positive, got {value}")
         if getattr(args, "seed", 0) < 0:
             raise UsageError(f"--seed must be 0 or more, got {args.seed}")
-        with warnings.catch_warnings(), limits.size_limit(max_entries):
+        with warnings.catch_warnings(), limits.size_limit(max_entries, max_total):
             warnings.simplefilter("ignore")  # Graphviz layout chatter is not for the terminal
             return args.run(args)
     except _ReaderGone as gone:  # only a write of ours to stdout or stderr raises it
@@ -378,7 +382,8 @@ def main(argv=None) -> int:
         _say(f"{PROG}: interrupted")
         return 130
     except SizeLimitError as err:
-        _say(f"{PROG}: error: {err} (raise it with --max-entries)")
+        flag = "--max-total-entries" if err.total else "--max-entries"
+        _say(f"{PROG}: error: {err} (raise it with {flag})")
         return 2
     except GraphvizBPError as err:
         _say(f"{PROG}: error: {err}")
