@@ -33,7 +33,7 @@ from .gradcheck import relative_error
 from .graph import const
 from .ops import OPS
 
-__all__ = ["ClaimResult", "Draw", "check_claim", "parse_claim", "vary_leaves",
+__all__ = ["ClaimResult", "Draw", "check_claim", "parse_claim", "fresh_values", "redraws",
            "vary_constants", "vary_settings", "MAX_TRIALS"]
 
 #: Most draws a claim is judged at.
@@ -90,19 +90,23 @@ def check_claim(g: Graph, wrt: str, text: str, *, redraw: Callable[[int], Draw] 
         raise GraphvizBPError(f"a claim is judged at 1 to {MAX_TRIALS} draws, got {trials}")
     warning = _tautology(text, wrt)
     restore = None
-    if redraw is None:
+    sizes = g.nx.graph.get("sizes", {}) if sizes is None else sizes
+    if redraw is None and "remake" in g.nx.graph:  # a built-in or a source: sizes vary too
+        redraw = redraws(g.nx.graph["remake"], g.nx.graph.get("settings", sizes), g,
+                         g.nx.graph.get("pinned", frozenset()), seed)
+    elif redraw is None:  # a graph of the user's: new values in it, put back afterwards
         restore = {n: g.value(n) for n in g.nx if g.nx.nodes[n]["kind"] != "op"}
         rng = np.random.default_rng([seed, 1])
 
         def redraw(trial):
-            varied = vary_leaves(g, rng) + vary_constants(g, rng)
+            varied = fresh_values(g, rng, g.leaves(), restore) + vary_constants(g, rng)
             g.evaluate()
-            return Draw(g, sizes or {}, tuple(varied))
+            return Draw(g, sizes, tuple(varied))
 
     worst, varied, trial = 0.0, [], 0
     try:
         for trial in range(trials):
-            draw = Draw(g, sizes or {}) if trial == 0 else redraw(trial)
+            draw = Draw(g, sizes) if trial == 0 else redraw(trial)
             varied += [v for v in draw.varied if v not in varied]
             error, reason = _judge(draw, wrt, text, tol)
             if reason is not None:
@@ -161,25 +165,95 @@ def _tautology(text: str, wrt: str) -> str | None:
 # ---------------------------------------------------------------- fresh draws
 
 
-def vary_leaves(g: Graph, rng: np.random.Generator) -> list[str]:
-    """New values for every param and input leaf, each inside the domain of the ops it
-    feeds (positive under log and √, symmetric positive definite under log|·| and ⁻¹).
-    The caller evaluates. Returns the names of the leaves."""
-    names = g.leaves()
-    for leaf in names:
-        shape = g.nx.nodes[leaf]["shape"]
-        domains = {OPS[g.nx.nodes[v]["op"]].domain[k] for _, v, k in g.nx.out_edges(leaf, keys=True)}
-        if "spd" in domains and len(shape) == 2 and shape[0] == shape[1]:
-            A = rng.normal(size=shape)
-            value = A @ A.T / shape[0] + np.eye(shape[0])
-        elif "positive" in domains or np.all(np.asarray(g.value(leaf)) > 0):
-            value = rng.uniform(0.5, 2.0, size=shape)
-        elif "nonzero" in domains:
-            value = rng.choice([-1.0, 1.0], size=shape) * rng.uniform(0.2, 2.0, size=shape)
-        else:
-            value = rng.normal(size=shape)
-        g.set(leaf, value)
-    return names
+def _domain_draw(g: Graph, leaf: str, rng: np.random.Generator) -> np.ndarray:
+    """New values for a leaf inside the domain of the ops it feeds (positive under log
+    and √, symmetric positive definite under log|·| and ⁻¹)."""
+    shape = g.nx.nodes[leaf]["shape"]
+    domains = {OPS[g.nx.nodes[v]["op"]].domain[k] for _, v, k in g.nx.out_edges(leaf, keys=True)}
+    if "spd" in domains and len(shape) == 2 and shape[0] == shape[1]:
+        A = rng.normal(size=shape)
+        return A @ A.T / shape[0] + np.eye(shape[0])
+    if "positive" in domains or np.all(np.asarray(g.value(leaf)) > 0):
+        return rng.uniform(0.5, 2.0, size=shape)
+    if "nonzero" in domains:
+        return rng.choice([-1.0, 1.0], size=shape) * rng.uniform(0.2, 2.0, size=shape)
+    return rng.normal(size=shape)
+
+
+#: After a fresh draw that leaves the loss's domain, the leaves are moved around the
+#: user's own values instead, by these fractions in turn (sqrt(1 − x²) near x = ±1).
+NEAR = (0.3, 0.1, 0.03)
+
+
+def fresh_values(g: Graph, rng: np.random.Generator, names, around: dict | None = None) -> list[str]:
+    """New values for the leaves ``names`` where the loss and its gradients are finite: a
+    fresh draw inside each leaf's domain, else values near ``around`` (the user's, by
+    default the current ones). Evaluates ``g``. Returns the names that changed (none
+    when no draw stayed inside the domain: the values are then put back)."""
+    names = list(names)
+    around = {n: np.array((around or {}).get(n, g.value(n)), dtype=float) for n in names}
+    for near in (None, *NEAR):
+        for n in names:
+            if near is None:
+                value = _domain_draw(g, n, rng)
+            else:
+                base = around[n]
+                value = base + near * (np.abs(base) + 0.1) * rng.uniform(-1, 1, size=base.shape)
+            g.set(n, value)
+        try:
+            g.evaluate()
+        except GraphvizBPError:
+            continue
+        if np.isfinite(g.loss) and not any(has_nonfinite(g.grad(n)) for n in g.leaves()):
+            return names
+    for n in names:
+        g.set(n, around[n])
+    g.evaluate()
+    return []
+
+
+def redraws(make: Callable[[int, dict], Graph], settings: dict, first: Graph,
+            pinned=frozenset(), seed: int = 0) -> Callable[[int], Draw]:
+    """The draws after the first of a loss built by ``make(seed, settings)``: settings not
+    ``pinned`` varied (each one the loss refuses put back), leaves the new build did not
+    change drawn anew, named constants not built from a setting scaled."""
+    first_values = {n: np.array(a["value"]) for n, a in first.nx.nodes(data=True)
+                    if a["kind"] != "op"}
+
+    def same(g: Graph, n: str) -> bool:
+        value = np.asarray(g.value(n))
+        return n in first_values and value.shape == first_values[n].shape \
+            and np.array_equal(value, first_values[n])
+
+    def draw(trial: int) -> Draw:
+        rng = np.random.default_rng([seed, trial])
+        chosen, varied = vary_settings(settings, pinned, rng)
+        g = None
+        while g is None:
+            try:
+                g = make(seed + trial, chosen)
+            except GraphvizBPError:
+                if not varied:
+                    raise
+                key = varied.pop()  # sizes the loss does not accept: put one back, try again
+                chosen[key] = settings[key]
+        leaves = g.leaves()
+        kept = [n for n in leaves if same(g, n)]  # a function that ignores its seed
+        changed = [n for n in leaves if n not in kept]
+        if kept:
+            changed += fresh_values(g, rng, kept)
+        # Constants rebuilt from a varied setting have changed already; those equal to a
+        # pinned setting (by name or by value) stay as the user set them.
+        held = [settings[k] for k in pinned if _is_number(settings.get(k))]
+        keep = [n for n in g.nx if not same(g, n) or n in pinned
+                or (g.nx.nodes[n]["kind"] == "const" and g.nx.nodes[n]["shape"] == ()
+                    and any(np.asarray(g.value(n)) == v for v in held))]
+        constants = vary_constants(g, rng, keep=keep)
+        g.evaluate()
+        return Draw(g, {k: v for k, v in chosen.items() if _is_number(v)},
+                    tuple(changed + varied + constants))
+
+    return draw
 
 
 def vary_constants(g: Graph, rng: np.random.Generator, keep=()) -> list[str]:
@@ -213,6 +287,10 @@ def vary_settings(settings: dict, pinned, rng: np.random.Generator) -> tuple[dic
             varied[k] = value * float(rng.uniform(0.5, 2.0))
             changed.append(k)
     return varied, changed
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
 
 
 def _is_size(value) -> bool:

@@ -222,8 +222,8 @@ def cmd_check(args) -> int:
     claims = [_claim(text) for text in args.claim]
     g = source.build(args.seed)
     gradients = check_gradients(g, seed=args.seed)
-    verdicts = [check_claim(g, wrt, text, redraw=lambda trial: source.draw(trial, args.seed),
-                            sizes=source.sizes, trials=args.trials) for wrt, text in claims]
+    verdicts = [check_claim(g, wrt, text, trials=args.trials, seed=args.seed)
+                for wrt, text in claims]  # g carries how to draw it again (Source.build)
     data = check_data(source.name, gradients, verdicts, g)
     _emit((to_json(data) if args.json else check_text(data)) + "\n")
     return 0 if data["ok"] else 1

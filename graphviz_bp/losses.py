@@ -12,6 +12,8 @@ a figure, and a ``seed`` for the random values; each returns an evaluated
 
 from __future__ import annotations
 
+import functools
+import inspect
 import numbers
 
 import numpy as np
@@ -44,12 +46,36 @@ def _nonnegative(loss: str, name: str, value) -> float:
     return float(value)
 
 
+def _builtin(function):
+    """Mark the graph a built-in returns with its sizes, and with how to build it again at
+    other sizes (graph attributes ``sizes``, ``settings``, ``pinned``, ``remake``): claims
+    then hold only where they hold at every size. Sizes given by the caller are pinned."""
+    signature = inspect.signature(function)
+
+    @functools.wraps(function)
+    def build(*args, **kwargs):
+        bound = signature.bind(*args, **kwargs)
+        given = frozenset(bound.arguments) - {"seed"}
+        bound.apply_defaults()
+        g = function(*bound.args, **bound.kwargs)
+        settings = {k: v for k, v in bound.arguments.items() if k != "seed"}
+        g.nx.graph.update(
+            sizes={k: v for k, v in settings.items()
+                   if isinstance(v, numbers.Real) and not isinstance(v, bool)},
+            settings=settings, pinned=given,
+            remake=lambda seed, chosen: build(**chosen, seed=seed))
+        return g
+
+    return build
+
+
 def _normal(rng, loss: str, name: str, shape) -> np.ndarray:
     """Standard normal values of ``shape``, refused before drawing when they are too many."""
     check_size(shape, f"{loss}: {name}", count=False)
     return rng.normal(size=shape)
 
 
+@_builtin
 def autoencoder(m: int = 2, n: int = 3, seed: int = 0) -> Graph:
     """Linear autoencoder: L = ½‖WᵀWx − x‖², W m×n, x n×1 (W is reached along two paths)."""
     m, n = _size("autoencoder", "m", m), _size("autoencoder", "n", n)
@@ -82,6 +108,7 @@ def _l2(K, Y):
     return (-0.5 * trace(Kinv @ Y @ Y.T)).named("L2", label="L₂")
 
 
+@_builtin
 def gplvm_l1(N: int = 3, Q: int = 2, D: int = 2, alpha: float = 1.0, beta: float = 2.0,
              seed: int = 0) -> Graph:
     """GP-LVM, first term: L₁ = −(D/2) log|K|, K = α XXᵀ + β⁻¹I (X reaches K along two paths)."""
@@ -89,6 +116,7 @@ def gplvm_l1(N: int = 3, Q: int = 2, D: int = 2, alpha: float = 1.0, beta: float
     return Graph(_l1(K, D))
 
 
+@_builtin
 def gplvm_l2(N: int = 3, Q: int = 2, D: int = 2, alpha: float = 1.0, beta: float = 2.0,
              seed: int = 0) -> Graph:
     """GP-LVM, second term: L₂ = −½ tr(K⁻¹YYᵀ), K = α XXᵀ + β⁻¹I."""
@@ -96,6 +124,7 @@ def gplvm_l2(N: int = 3, Q: int = 2, D: int = 2, alpha: float = 1.0, beta: float
     return Graph(_l2(K, Y))
 
 
+@_builtin
 def gplvm(N: int = 3, Q: int = 2, D: int = 2, alpha: float = 1.0, beta: float = 2.0,
           seed: int = 0) -> Graph:
     """GP-LVM log-likelihood: L = −(D/2) log|K| − ½ tr(K⁻¹YYᵀ), K = α XXᵀ + β⁻¹I."""
@@ -103,6 +132,7 @@ def gplvm(N: int = 3, Q: int = 2, D: int = 2, alpha: float = 1.0, beta: float = 
     return Graph((_l1(K, D) + _l2(K, Y)).named("L"))
 
 
+@_builtin
 def fcnet_swish(D: int = 3, H: int = 4, C: int = 7, seed: int = 0) -> Graph:
     """Two-layer net, one example as a column: z₁ = W₁x + b₁, h₁ = swish(z₁), z₂ = W₂h₁ + b₂, softmax loss."""
     D, H, C = (_size("fcnet-swish", k, v) for k, v in (("D", D), ("H", H), ("C", C)))
@@ -156,12 +186,14 @@ def _sub(i: int) -> str:
     return str(i).translate(str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉"))
 
 
+@_builtin
 def two_layer_net(N: int = 4, D: int = 3, H: int = 5, C: int = 3, reg: float = 0.1,
                   seed: int = 0) -> Graph:
     """Two-layer net, batched rows: ReLU hidden layer, mean softmax loss, ½ reg (‖W₁‖² + ‖W₂‖²)."""
     return _relu_net("two-layer-net", (H,), N, D, C, reg, seed)
 
 
+@_builtin
 def fc_net(hidden_dims=(4, 4), N: int = 4, D: int = 3, C: int = 3, reg: float = 0.1,
            seed: int = 0) -> Graph:
     """Fully connected net of any depth: affine-ReLU layers, softmax loss, ½ reg Σ‖Wₖ‖²."""

@@ -28,7 +28,7 @@ from .engine import Graph
 from .errors import GraphvizBPError, UnknownNameError, did_you_mean
 from .expr import parse
 from .graph import Expr, const, param
-from .claims import Draw, vary_constants, vary_leaves, vary_settings
+from .claims import Draw, fresh_values, redraws
 from .limits import check_size, fresh_count
 
 __all__ = ["Source", "SourceError", "builtin_source", "expression_source", "file_source",
@@ -63,27 +63,26 @@ class Source:
 
     def build(self, seed: int) -> Graph:
         """The loss drawn with ``seed``, evaluated; its nodes count toward the size limits
-        on their own, not with those of earlier draws."""
+        on their own, not with those of earlier draws. The graph carries what claims need
+        to draw it again with other sizes (graph attributes ``sizes``, ``settings``,
+        ``pinned``, ``remake``)."""
+        return self._remake(seed, self.settings)
+
+    def _remake(self, seed: int, settings: dict) -> Graph:
         with fresh_count():
-            return self.make(seed, self.settings)
+            g = self.make(seed, settings)
+        g.nx.graph.update(sizes=_numbers(settings), settings=dict(settings), pinned=self.pinned,
+                          remake=self._remake)
+        return g
 
     def draw(self, trial: int, seed: int = 0) -> Draw:
         """Draw ``trial`` for judging claims: 0 is the user's own; later ones vary the
-        leaves' values, the settings not pinned, and the loss's other named constants."""
+        leaves' values, the settings not pinned, and the loss's other named constants
+        (see :func:`graphviz_bp.claims.redraws`)."""
+        first = self.build(seed)
         if trial == 0:
-            return Draw(self.build(seed), self.sizes)
-        rng = np.random.default_rng([seed, trial])
-        settings, varied = vary_settings(self.settings, self.pinned, rng)
-        try:
-            with fresh_count():
-                g = self.make(seed + trial, settings)
-        except GraphvizBPError:  # sizes the loss does not accept together: keep the user's
-            settings, varied = self.settings, []
-            with fresh_count():
-                g = self.make(seed + trial, settings)
-        varied += vary_constants(g, rng, keep=settings)
-        g.evaluate()
-        return Draw(g, _numbers(settings), (*g.leaves(), *varied))
+            return Draw(first, self.sizes)
+        return redraws(self._remake, self.settings, first, self.pinned, seed)(trial)
 
 
 def _numbers(settings: dict) -> dict:
@@ -315,8 +314,7 @@ def file_source(spec: str, settings=()) -> Source:
             result.evaluate()
         if not takes_seed and seed != 0:
             # independent draws for claims, even without a seed
-            vary_leaves(result, np.random.default_rng(seed))
-            result.evaluate()
+            fresh_values(result, np.random.default_rng(seed), result.leaves())
         return result
 
     source = Source(spec, build, settings, frozenset(values))

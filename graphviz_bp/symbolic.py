@@ -144,7 +144,11 @@ def instantiate(template: str, bindings: dict, params: dict | None = None,
             fn = node.func.id
             if fn in ("size", "rows"):
                 number = numbers[(fn, node.args[0].id)]
-                return number if isinstance(number, (Name, Num)) else Num(float(number))
+                if isinstance(number, (Name, Num)):
+                    return number
+                if number is None:  # no one size has this count: the count of the term
+                    return Apply(fn, (build(node.args[0]),))
+                return Num(float(number))
             keywords = []
             for k in node.keywords:
                 value = params[k.value.id] if isinstance(k.value, ast.Name) else k.value.value
@@ -246,11 +250,12 @@ def derive(g: Graph, expanded: bool = True, sizes: dict | None = None) -> Deriva
 
     An expanded formula larger than :data:`MAX_EXPANDED_SIZE` term nodes (a deep net
     written out in full) is not built: it is None, and so is everything upstream of it.
-    ``sizes`` names the loss's sizes (``{"N": 4, "D": 3}``): a count taken from the shapes
-    is written by the name of the one size that has its value.
+    ``sizes`` names the loss's sizes (``{"N": 4, "D": 3}``; by default the graph's own,
+    ``G.graph["sizes"]``, which built-ins and sources set): a count taken from the shapes
+    is written by the name of the one size it is, or as the count of its term.
     """
     try:
-        return _derive(g, expanded, sizes or {})
+        return _derive(g, expanded, g.nx.graph.get("sizes", {}) if sizes is None else sizes)
     except RecursionError:
         raise GraphvizBPError("this graph is too deep to derive symbolically") from None
 
@@ -304,7 +309,7 @@ def _derive(g: Graph, expanded: bool, sizes: dict) -> Derivation:
         slot_names = ("a", "b")
         bindings = {slot_names[i]: deriv.value[u] for i, (u, _, _, _) in enumerate(in_edges)}
         bindings["out"] = deriv.value[n]
-        numbers = {(fn, key): _named(_number(fn, shape), sizes) for key, shape in
+        numbers = {(fn, key): _named(fn, shape, sizes) for key, shape in
                    [*zip(slot_names, arg_shapes), ("out", node["shape"])] for fn in ("size", "rows")}
         for (u, _, k, edge), rule in zip(in_edges, rules):
             if not edge["flows"]:
@@ -324,11 +329,19 @@ def _derive(g: Graph, expanded: bool, sizes: dict) -> Derivation:
     return deriv
 
 
-def _named(number: int, sizes: dict):
-    """A count from the shapes, written as the size that has it when exactly one does
-    (a batch of N rows divides by N, not by 4): a formula then holds at every size."""
+def _named(fn: str, shape: tuple, sizes: dict):
+    """A count taken from a shape, as a formula writes it: the number itself for a loss
+    without sizes; else the name of the one size it is, when it is one axis's length and
+    exactly one size has that value (a batch of N rows divides by N, not by 4); else None,
+    for the count of the term itself (size(Z) for the N·C entries of Z)."""
+    number = _number(fn, shape)
+    if not sizes or number == 1:
+        return number
+    axes = [n for n in (shape[:1] if fn == "rows" else shape) if n != 1]
     named = [k for k, v in sizes.items() if not isinstance(v, bool) and v == number]
-    return Name(named[0]) if len(named) == 1 and number > 1 else number
+    if len(axes) == 1 and len(named) == 1:
+        return Name(named[0])
+    return None
 
 
 def _number(fn: str, shape: tuple):

@@ -99,6 +99,7 @@ CASES = {
     "sum": reduction, "mean": reduction, "sumsq": unary,
     "softmax": along_axis, "log_softmax": along_axis, "softmax_ce": cross_entropy,
     "outer": vectors, "expand": expansion, "ones_like": unary, "step": unary, "sign": unary,
+    "size": unary, "rows": unary,
     "onehot": cross_entropy,
 }
 

@@ -23,8 +23,9 @@ from strategies import build, random_losses
 
 
 def evaluate(g, text):
-    """A formula in the expression language, on the graph's values and gradients."""
-    names = {n: const(n, d["value"]) for n, d in g.nx.nodes(data=True)}
+    """A formula in the expression language, on the graph's values, gradients and sizes."""
+    names = {k: const(k, v) for k, v in g.nx.graph.get("sizes", {}).items()}
+    names.update({n: const(n, d["value"]) for n, d in g.nx.nodes(data=True)})
     grads = {n: const(f"grad_{n}", d["grad"]) for n, d in g.nx.nodes(data=True)
              if d["grad"] is not None}
     return value_of(parse(text, names, grads))
@@ -204,7 +205,8 @@ def test_deep_nets_keep_local_formulas_and_say_when_a_result_is_too_long(monkeyp
     monkeypatch.setattr(symbolic, "MAX_EXPANDED_SIZE", 30)
     text = write(g, "fc-net")
     assert "∇W1" not in text and "∇W₁ = too long to write out in full" in text
-    assert "∇W₆₁ = ½ H₆₀ᵀ (softmax(S) − onehot(y)) + reg W₆₁" in text
+    # N = D = C = 2: no one size is the batch's, so the count is written as size(y)
+    assert "∇W₆₁ = H₆₀ᵀ ((softmax(S) − onehot(y)) / size(y)) + reg W₆₁" in text
 
 
 def test_the_command_line_offers_every_derivation_format():

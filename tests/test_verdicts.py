@@ -162,3 +162,104 @@ def test_transposes_are_not_moved_onto_vectors():
     for leaf in ("a", "B", "c"):
         text = deriv.expr(deriv.node_expanded[leaf])
         assert check_claim(g, leaf, text, redraw=source.draw).ok, (leaf, text)
+
+
+# ---------------------------------------------------------------- draws of files and graphs
+
+def file_source_of(tmp_path, body):
+    from graphviz_bp.sources import file_source
+
+    path = tmp_path / "loss.py"
+    path.write_text("import numpy as np\nimport graphviz_bp as bp\n" + body)
+    return lambda name: file_source(f"{path}:{name}")
+
+
+def judged(source, claim, trials=3):
+    wrt, text = claim.split("=", 1)
+    g = source.build(0)
+    return bp.check_claim(g, wrt, text, trials=trials)  # the graph carries its redraws
+
+
+def test_a_function_that_ignores_its_seed_is_still_redrawn(tmp_path):
+    load = file_source_of(tmp_path, (
+        "x = bp.param('x', np.ones(3))\n"
+        "W = bp.param('W', np.arange(6.0).reshape(2, 3))\n"
+        "def loss(seed=0):\n"
+        "    return bp.sumsq(W @ x)\n"))
+    result = judged(load("loss"), "x=2*W.T@W@x*x")  # right only where x is all ones
+    assert not result.ok and {"W", "x"} <= set(result.varied)
+    assert judged(load("loss"), "x=2*W.T@W@x").ok
+
+
+def test_a_refused_size_is_put_back_and_the_others_still_vary(tmp_path):
+    load = file_source_of(tmp_path, (
+        "def net(N=4, D=3, C=3, layers=1, seed=0):\n"
+        "    if layers != 1:\n"
+        "        raise ValueError('only one layer')\n"
+        "    rng = np.random.default_rng(seed)\n"
+        "    X = bp.data('X', rng.normal(size=(N, D)))\n"
+        "    W = bp.param('W', rng.normal(size=(D, C)))\n"
+        "    y = bp.const('y', rng.integers(C, size=N))\n"
+        "    return bp.softmax_ce((X @ W).named('S'), y)\n"))
+    wrong = judged(load("net"), "W=X.T @ (softmax(S) - onehot(S, y)) / 4")
+    right = judged(load("net"), "W=X.T @ (softmax(S) - onehot(S, y)) / N")
+    assert not wrong.ok and right.ok and "N" in right.varied and "layers" not in right.varied
+
+
+def test_a_constant_made_from_a_setting_is_varied_once(tmp_path):
+    load = file_source_of(tmp_path, (
+        "def scaled(n=3, alpha=1.0, seed=0):\n"
+        "    x = bp.param('x', np.random.default_rng(seed).normal(size=n))\n"
+        "    return bp.Graph(bp.const('a', alpha) * bp.sumsq(x))\n"))
+    result = judged(load("scaled"), "x=2*alpha*x")
+    assert result.ok and "alpha" in result.varied and "a" not in result.varied
+
+
+@pytest.mark.parametrize("value, loss, right, wrong", [
+    ([0.1, 0.2, -0.3], lambda x: bp.sum(bp.sqrt(1 - x * x)), "-x/sqrt(1-x*x)", "x/sqrt(1-x*x)"),
+    ([0.2, 0.7, 0.9], lambda p: bp.sum(bp.sqrt(p * (1 - p))), "(1-2*p)/(2*sqrt(p*(1-p)))",
+     "(1-2*p)/sqrt(p*(1-p))"),
+])
+def test_draws_stay_inside_the_losss_domain(value, loss, right, wrong):
+    name = "x" if "x" in right else "p"
+    g = bp.Graph(loss(bp.param(name, np.array(value))))
+    ok = bp.check_claim(g, name, right)
+    assert ok.ok and ok.trials == 3 and ok.varied == (name,)
+    assert not bp.check_claim(g, name, wrong).ok
+
+
+def test_the_python_api_knows_a_builtins_sizes():
+    g = losses.two_layer_net()
+    assert not bp.check_claim(g, "W2", "H1.T @ (softmax(S) - onehot(S, y)) / 4 + reg * W2").ok
+    assert bp.check_claim(g, "W2", "H1.T @ (softmax(S) - onehot(S, y)) / N + reg * W2").ok
+    assert not bp.check_claim(losses.autoencoder(), "x", "(W.T @ W - eye(3)) @ r").ok
+    pinned = losses.gplvm_l1(alpha=1.0)  # given by the caller: kept
+    result = bp.check_claim(pinned, "X", "-D * inv(K) @ X")
+    assert result.ok and "alpha" not in result.varied
+
+
+def test_every_formula_of_inspect_holds_at_other_sizes(tmp_path):
+    from graphviz_bp.report import inspect_data
+
+    for name in ("two-layer-net", "gplvm-l2", "fc-net"):
+        g = builtin_source(name).build(0)
+        doc = inspect_data(g, name)
+        for node in doc["nodes"]:
+            if node["grad"] is not None and node["kind"] != "const":
+                result = bp.check_claim(g, node["id"], node["formula"], trials=3)
+                assert result.ok, (name, node["id"], node["formula"], result)
+
+
+def test_counts_that_no_one_size_is_are_written_as_counts(tmp_path):
+    load = file_source_of(tmp_path, (
+        "def m6(N=2, C=3, K=6, seed=0):\n"
+        "    rng = np.random.default_rng(seed)\n"
+        "    Z = bp.param('Z', rng.normal(size=(N, C)))\n"
+        "    V = bp.param('V', rng.normal(size=K))\n"
+        "    return bp.mean(Z * Z) + bp.sum(V)\n"))
+    source = load("m6")
+    g = source.build(0)
+    deriv = derive(g)
+    text = deriv.expr(deriv.node_expanded["Z"])
+    assert "K" not in text and "size(" in text  # N·C = 6 = K by chance: not K
+    assert bp.check_claim(g, "Z", text).ok
