@@ -31,6 +31,7 @@ from .errors import GraphvizBPError, did_you_mean
 from .expr import parse
 from .gradcheck import relative_error
 from .graph import const
+from .notation import parse_notation
 from .ops import OPS
 
 __all__ = ["ClaimResult", "Draw", "check_claim", "parse_claim", "fresh_values", "redraws",
@@ -67,12 +68,20 @@ class Draw(NamedTuple):
     varied: tuple = ()
 
 
+_SUBSCRIPT_DIGITS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
+
+
 def parse_claim(text: str) -> tuple[str, str]:
-    """``"W=W @ r @ x.T"`` → ``("W", "W @ r @ x.T")``."""
+    """``"W=W @ r @ x.T"`` → ``("W", "W @ r @ x.T")``; the target may be written as
+    ``derive`` prints it: ``∇W₂ = …`` or ``∂L/∂W₂ = …``."""
     name, sep, expression = text.partition("=")
-    if not sep or not name.strip().isidentifier() or not expression.strip():
+    name = name.strip()
+    for prefix in ("∇", "∂L/∂"):
+        name = name.removeprefix(prefix).strip()
+    name = name.translate(_SUBSCRIPT_DIGITS)
+    if not sep or not name.isidentifier() or not expression.strip():
         raise GraphvizBPError(f"a claim is NAME=EXPR (e.g. \"W2=grad(z2) @ h1.T\"), got {text!r}")
-    return name.strip(), expression.strip()
+    return name, expression.strip()
 
 
 def check_claim(g: Graph, wrt: str, text: str, *, redraw: Callable[[int], Draw] | None = None,
@@ -136,8 +145,10 @@ def _judge(draw: Draw, wrt: str, text: str, tol: float) -> tuple[float, str | No
     names.update({n: const(n, attrs["value"]) for n, attrs in g.nx.nodes(data=True)})
     grads = {n: const(f"grad_{n}", attrs["grad"], label=f"∇{n}")
              for n, attrs in g.nx.nodes(data=True) if attrs["grad"] is not None}
+    # ASCII is the expression language; anything else is read as derive prints formulas
+    read = parse if text.isascii() else parse_notation
     try:
-        claimed = value_of(parse(text, names, grads))
+        claimed = value_of(read(text, names, grads))
     except GraphvizBPError as err:  # not in the language, a shape, a domain: the claim fails
         return 0.0, f"cannot evaluate the claim: {err}"
     if np.shape(claimed) != np.shape(expected):

@@ -94,8 +94,9 @@ def to_expr(t: Term) -> str:
 # ---------------------------------------------------------------- for people: text and LaTeX
 
 _SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+# (σ is the sigmoid's: a node named sigma keeps its name)
 _GREEK = {"alpha": ("α", r"\alpha"), "beta": ("β", r"\beta"), "gamma": ("γ", r"\gamma"),
-          "lam": ("λ", r"\lambda"), "lambda_": ("λ", r"\lambda"), "sigma": ("σ", r"\sigma")}
+          "lam": ("λ", r"\lambda"), "lambda_": ("λ", r"\lambda")}
 
 
 def _notation(t: Apply, scalars) -> Notation | None:
@@ -144,9 +145,11 @@ class _Style:
             return rf"\frac{{\partial L}}{{\partial {self.name(t.id, labels)}}}"
         return f"∂L/∂{self.name(t.id, labels)}"
 
-    def function(self, op: str, args: list[str]) -> str:
-        if op == IDENTITY:
-            return "I"
+    def function(self, op: str, args: list[str], size: str | None = None) -> str:
+        if op == IDENTITY:  # its size as a subscript, I₃ or I_N: it cannot be told otherwise
+            if self.latex:
+                return f"I_{{{size}}}"
+            return "I" + (size.translate(_SUBSCRIPTS) if size.isdigit() else f"_{size}")
         if self.latex:
             name = op.replace("_", r"\_")
             return rf"\operatorname{{{name}}}\left({', '.join(args)}\right)"
@@ -160,6 +163,8 @@ def _show(t: Term, style: _Style, labels, scalars) -> str:
     if not isinstance(t, Apply):
         return style.atom(t, labels)
     notation = _notation(t, scalars)
+    if t.op == IDENTITY:
+        return style.function(t.op, [], str(t.param("size") or t.param("n")))
     if notation is None or (not style.latex and _hides_a_parameter(t, notation)):
         keywords = [] if style.latex else _keywords(t)
         return style.function(t.op, [_show(a, style, labels, scalars) for a in t.args] + keywords)

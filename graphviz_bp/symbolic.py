@@ -168,11 +168,11 @@ def instantiate(template: str, bindings: dict, params: dict | None = None,
 MAX_VALUE_SIZE = 40
 
 
-def _value_terms(G: nx.MultiDiGraph) -> dict:
-    terms, sizes = {}, {}
+def _value_terms(G: nx.MultiDiGraph, sizes: dict | None = None) -> dict:
+    terms, term_sizes = {}, {}
     for n in nx.topological_sort(G):
         attrs = G.nodes[n]
-        sizes[n] = 1
+        term_sizes[n] = 1
         if attrs["named"]:
             terms[n] = Name(n)
         elif attrs["kind"] == "const":
@@ -180,15 +180,17 @@ def _value_terms(G: nx.MultiDiGraph) -> dict:
             if value.ndim == 0:
                 terms[n] = Num(float(value))
             elif value.ndim == 2 and value.shape[0] == value.shape[1] and np.array_equal(value, np.eye(len(value))):
-                terms[n] = Apply(IDENTITY, (), (("n", len(value)),))
+                size = _named("rows", value.shape, sizes or {})
+                named = (("size", size.id),) if isinstance(size, Name) else ()
+                terms[n] = Apply(IDENTITY, (), (("n", len(value)), *named))
             else:
                 terms[n] = Name(n)  # an unnamed array: its id, which claims know too
         else:
-            size = 1 + sum(sizes[u] for u, _, _, _ in arguments(G, n))
+            size = 1 + sum(term_sizes[u] for u, _, _, _ in arguments(G, n))
             if size > MAX_VALUE_SIZE:  # a chain or a shared subgraph would nest without end
                 terms[n] = Name(n)
             else:
-                terms[n], sizes[n] = definition(G, n, terms), size
+                terms[n], term_sizes[n] = definition(G, n, terms), size
     return terms
 
 
@@ -265,7 +267,7 @@ def _derive(g: Graph, expanded: bool, sizes: dict) -> Derivation:
     shapes = {n: tuple(attrs["shape"]) for n, attrs in G.nodes(data=True)}
     scalars = frozenset(n for n, shape in shapes.items() if not shape)
     facts = Facts(symmetric_nodes(G), scalars, shapes)
-    deriv = Derivation(g, facts, _value_terms(G),
+    deriv = Derivation(g, facts, _value_terms(G, sizes),
                        labels={n: attrs["label"] for n, attrs in G.nodes(data=True) if attrs["label"]})
     loss = G.graph["loss"]
     loss_shape = G.nodes[loss]["shape"]

@@ -206,7 +206,7 @@ def test_deep_nets_keep_local_formulas_and_say_when_a_result_is_too_long(monkeyp
     text = write(g, "fc-net")
     assert "∇W1" not in text and "∇W₁ = too long to write out in full" in text
     # N = D = C = 2: no one size is the batch's, so the count is written as size(y)
-    assert "∇W₆₁ = H₆₀ᵀ ((softmax(S) − onehot(y)) / size(y)) + reg W₆₁" in text
+    assert "∇W₆₁ = H₆₀ᵀ ((softmax(S) − onehot(S, y)) / size(y)) + reg W₆₁" in text
 
 
 def test_the_command_line_offers_every_derivation_format():

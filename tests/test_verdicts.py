@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import graphviz_bp as bp
+import graphviz_bp.claims
 from graphviz_bp import losses
 from graphviz_bp.claims import check_claim
 from graphviz_bp.sources import builtin_source, expression_source
@@ -263,3 +264,22 @@ def test_counts_that_no_one_size_is_are_written_as_counts(tmp_path):
     text = deriv.expr(deriv.node_expanded["Z"])
     assert "K" not in text and "size(" in text  # N·C = 6 = K by chance: not K
     assert bp.check_claim(g, "Z", text).ok
+
+
+@pytest.mark.parametrize("name", sorted(losses.BUILTINS))
+def test_every_result_of_derive_pasted_as_printed_holds_and_without_a_term_fails(name):
+    from graphviz_bp.derivation import write
+    from graphviz_bp.printing import to_text
+
+    source = builtin_source(name)
+    g = source.build(0)
+    text = write(g, name, sizes=source.sizes)
+    results = text.split("Result, written out\n")[1].strip().splitlines()
+    assert len(results) == len(g.leaves())
+    deriv = derive(g, sizes=source.sizes)
+    for line in results:  # "∇W₂ = (softmax(z₂, axis=0) − onehot(z₂, y, axis=0)) h₁ᵀ"
+        wrt, claim = bp.claims.parse_claim(line)
+        assert bp.check_claim(g, wrt, claim, trials=4).ok, line
+        for dropped in _without_one_summand(deriv.node_expanded[wrt]):
+            printed = to_text(dropped, deriv.labels, deriv.facts.scalars)
+            assert not bp.check_claim(g, wrt, printed).ok, (line, printed)

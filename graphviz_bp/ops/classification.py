@@ -119,4 +119,4 @@ defop("softmax_ce", symbol="softmax-CE", forward=cross_entropy, shape=cross_entr
 defop("onehot", symbol="onehot", forward=lambda a, b, axis: onehot(a, b, axis),
       shape=onehot_shape, vjp=(None, None), rule=(None, None), domain=("real", "labels"),
       params={"axis": -1}, doc="one-hot rows of labels b, shaped like logits a (classes along axis)",
-      notation=Notation("onehot({1})", r"\operatorname{{onehot}}\left({1}\right)"))
+      notation=Notation("onehot({0}, {1})", r"\operatorname{{onehot}}\left({0}, {1}\right)"))
