@@ -32,8 +32,11 @@ def _steps(deriv: Derivation):
     G = deriv.graph.nx
     loss = G.graph["loss"]
     order = list(nx.topological_sort(G))
+    # Named intermediates, and unnamed ones whose formulas write them by their node id
+    # (they are too long to repeat): each is defined once, in order.
     forward = [(n, simplify(definition(G, n, deriv.value), deriv.facts)) for n in order
-               if G.nodes[n]["named"] and G.nodes[n]["kind"] == "op"]
+               if G.nodes[n]["kind"] == "op"
+               and (G.nodes[n]["named"] or (n != loss and deriv.value[n] == Name(n)))]
     backward = []
     for n in reversed(order):
         written = G.nodes[n]["named"] or n in deriv.gradient_names

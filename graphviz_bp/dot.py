@@ -153,6 +153,14 @@ def _edge_tooltip(u, v, k, attrs, compact: bool = False) -> list[str]:
     return lines
 
 
+#: Longest formula drawn on an edge or a node; a longer one ends in … (the tooltip has it).
+FORMULA_LENGTH = 60
+
+
+def _cut(formula: str) -> str:
+    return formula if len(formula) <= FORMULA_LENGTH else formula[:FORMULA_LENGTH - 1] + "…"
+
+
 class _Formulas:
     """The derivation's local formulas as the figure prints them."""
 
@@ -259,7 +267,7 @@ def _node_attributes(G, n, attrs, loss, show_values, show_grads, formulas, compa
         paths = sorted(e["path"] for _, _, e in G.out_edges(n, data=True) if e["path"])
         total = f"∇{shorten(attrs['label'] or n)} = {' + '.join(map(path_mark, paths))}"
         if formulas is not None:
-            total += f" = {formulas.node(n)}"
+            total += f" = {_cut(formulas.node(n))}"
         if show_grads or formulas is not None:
             rows.append(f'<FONT COLOR="{STYLE["grad_color"]}">{html_text(total)}</FONT>')
         if show_grads:
@@ -303,7 +311,7 @@ def _edge_attributes(G, u, v, k, attrs, show_values, show_grads, formulas, compa
     if formulas is not None and attrs["flows"] and not compact:
         prefix = "" if show_grads else f"{mark}∇ = "
         rows.append(f'<FONT COLOR="{html.escape(grad_color)}">'
-                    f'{html_text(prefix + formulas.edge((u, v, k)))}</FONT>')
+                    f'{html_text(prefix + _cut(formulas.edge((u, v, k))))}</FONT>')
     if rows:
         style["label"] = _label(rows)
     style["class"] = " ".join(classes)

@@ -165,7 +165,7 @@ def instantiate(template: str, bindings: dict, params: dict | None = None,
     return simplify(term, facts or Facts())
 #: Largest term that writes an unnamed intermediate out (counted with repeats); a larger
 #: one is written by its node id, as a person names a long subexpression.
-MAX_VALUE_SIZE = 40
+MAX_VALUE_SIZE = 12
 
 
 def _value_terms(G: nx.MultiDiGraph, sizes: dict | None = None) -> dict:

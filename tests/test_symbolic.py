@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 import graphviz_bp as bp
+import graphviz_bp.claims
 from graphviz_bp import losses
 from test_claims import judge
 from graphviz_bp.drawing import draw
@@ -213,3 +214,22 @@ def test_the_command_line_offers_every_derivation_format():
     from graphviz_bp import cli, derivation
 
     assert cli.DERIVATION_FORMATS == derivation.FORMATS
+
+
+def test_long_unnamed_intermediates_are_written_by_their_node_and_defined_once():
+    from graphviz_bp.dot import FORMULA_LENGTH
+    from graphviz_bp.sources import expression_source
+
+    text = "sumsq(tanh(W @ x + b) * tanh(W @ x + b) - exp(W @ x))"
+    g = expression_source(text, ["W=3x3", "x=3", "b=3"]).build(0)
+    derivation = write(g, "long")
+    forward = derivation.split("Backward")[0]
+    assert "mul_7 = tanh(W x + b) ⊙ tanh(W x + b)" in forward
+    result = derivation.split("Result, written out\n")[1]
+    assert all(len(line) < 200 for line in result.splitlines())
+    for line in result.strip().splitlines():  # still a claim that holds, names and all
+        wrt, claim = bp.claims.parse_claim(line)
+        assert bp.check_claim(g, wrt, claim).ok, line
+    labels = re.findall(r'<FONT COLOR="#[0-9a-f]+">(?:\S )?∇ = ([^<]*)</FONT>',
+                        bp.to_dot(g, show="formulas"))
+    assert labels and max(map(len, labels)) <= FORMULA_LENGTH
