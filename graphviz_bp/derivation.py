@@ -37,15 +37,17 @@ def _steps(deriv: Derivation):
     forward = [(n, simplify(definition(G, n, deriv.value), deriv.facts)) for n in order
                if G.nodes[n]["kind"] == "op"
                and (G.nodes[n]["named"] or (n != loss and deriv.value[n] == Name(n)))]
+    # Every step a hand derivation writes: each node a gradient reaches, named or not (an
+    # unnamed one is called by what it computes: ∂L/∂(W x)).
     backward = []
     for n in reversed(order):
-        written = G.nodes[n]["named"] or n in deriv.gradient_names
-        if n == loss or not written or n not in deriv.node_local:
+        if n == loss or n not in deriv.node_local:
             continue
+        who = Name(n) if G.nodes[n]["named"] or n in deriv.gradient_names else deriv.value[n]
         parts = [(deriv.value[v], G.nodes[v]["op"], deriv.rule_used[(n, v, k)],
                   deriv.edge_local[(n, v, k)])
                  for _, v, k, flows in G.out_edges(n, keys=True, data="flows") if flows]
-        backward.append((n, parts, deriv.node_local[n]))
+        backward.append((who, parts, deriv.node_local[n]))
     leaves = [(n, deriv.node_expanded[n]) for n in deriv.graph.leaves() if n in deriv.node_local]
     return forward, backward, leaves
 
@@ -65,8 +67,8 @@ def _text(deriv, title, loss, forward, backward, leaves) -> str:
     def show(term):
         return to_text(term, deriv.labels, deriv.facts.scalars)
 
-    def grad(n):
-        return show(Grad(n))
+    def grad(who):
+        return show(Grad(who.id)) if isinstance(who, Name) else f"∂L/∂({show(who)})"
 
     lines = [f"Derivation of {printable(title)}", "", "Forward"]
     lines += [f"  {show(Name(n))} = {show(t)}" for n, t in forward if show(t) != show(Name(n))]
@@ -76,7 +78,7 @@ def _text(deriv, title, loss, forward, backward, leaves) -> str:
             value, op, rule, term = parts[0]
             lines.append(f"  {grad(n)} = {show(term)}    [into {show(value)}: {op} rule {rule}]")
             continue
-        lines.append(f"  {grad(n)}: {show(Name(n))} reaches the loss along {len(parts)} edges")
+        lines.append(f"  {grad(n)}: {show(n)} reaches the loss along {len(parts)} edges")
         for number, (value, op, rule, term) in enumerate(parts, start=1):
             lines.append(f"    {path_mark(number)} into {show(value)} [{op} rule {rule}]: {show(term)}")
         marks = " + ".join(path_mark(i) for i in range(1, len(parts) + 1))
@@ -90,18 +92,21 @@ def _markdown(deriv, title, loss, forward, backward, leaves) -> str:
     def tex(term):
         return to_latex(term, deriv.labels, deriv.facts.scalars)
 
+    def grad(who):
+        return tex(Grad(who.id)) if isinstance(who, Name) else _latex_gradient(tex(who))
+
     lines = [f"## Derivation of {markdown_text(title)}", "", "**Forward**", ""]
     lines += [f"- ${tex(Name(n))} = {tex(t)}$" for n, t in forward if tex(t) != tex(Name(n))]
     lines += ["", f"**Backward**, from the loss ($\\partial L / \\partial {tex(Name(loss))} = 1$)", ""]
     for n, parts, total in backward:
         if len(parts) == 1:
             value, op, rule, term = parts[0]
-            lines.append(f"- ${tex(Grad(n))} = {tex(term)}$ (into ${tex(value)}$, `{op}`)")
+            lines.append(f"- ${grad(n)} = {tex(term)}$ (into ${tex(value)}$, `{op}`)")
             continue
-        lines.append(f"- ${tex(Name(n))}$ reaches the loss along {len(parts)} edges:")
+        lines.append(f"- ${tex(n)}$ reaches the loss along {len(parts)} edges:")
         for i, (value, op, _, term) in enumerate(parts, start=1):
             lines.append(f"  {i}. into ${tex(value)}$ (`{op}`): ${tex(term)}$")
-        lines.append(f"  - sum: ${tex(Grad(n))} = {tex(total)}$")
+        lines.append(f"  - sum: ${grad(n)} = {tex(total)}$")
     lines += ["", "**Result**", ""]
     lines += [f"- $\\nabla_{{{tex(Name(n))}}} L = {tex(t)}$" if t is not None
               else f"- $\\nabla_{{{tex(Name(n))}}} L$: {TOO_LONG}" for n, t in leaves]
@@ -115,6 +120,9 @@ def _latex(deriv, title, loss, forward, backward, leaves) -> str:
     def align(rows):
         return ["\\begin{align*}", " \\\\\n".join(rows), "\\end{align*}"]
 
+    def grad(who):
+        return tex(Grad(who.id)) if isinstance(who, Name) else _latex_gradient(tex(who))
+
     safe_title = latex_text(title)
     out = ["\\documentclass{article}", "\\usepackage{amsmath}", "\\usepackage{amssymb}",
            "\\begin{document}", f"\\section*{{Derivation of {safe_title}}}",
@@ -126,14 +134,20 @@ def _latex(deriv, title, loss, forward, backward, leaves) -> str:
     for n, parts, total in backward:
         if len(parts) == 1:
             value, op, _, term = parts[0]
-            rows.append(f"{tex(Grad(n))} &= {tex(term)} && \\text{{into }} {tex(value)}")
+            rows.append(f"{grad(n)} &= {tex(term)} && \\text{{into }} {tex(value)}")
             continue
         for i, (value, _, _, term) in enumerate(parts, start=1):
-            rows.append(f"\\text{{path {i}: }} & {tex(term)} && \\text{{into }} {tex(value)}")
-        rows.append(f"{tex(Grad(n))} &= {tex(total)} && \\text{{the sum of the {len(parts)} paths}}")
+            rows.append(f"\\text{{path {i} of }} {tex(n)}: & {tex(term)} && "
+                        f"\\text{{into }} {tex(value)}")
+        rows.append(f"{grad(n)} &= {tex(total)} && \\text{{the sum of the {len(parts)} paths}}")
     out += align(rows)
     out.append("\\subsection*{Result}")
     out += align([f"\\nabla_{{{tex(Name(n))}}} L &= {tex(t)}" if t is not None
                   else f"\\nabla_{{{tex(Name(n))}}} L &: \\text{{{TOO_LONG}}}" for n, t in leaves])
     out.append("\\end{document}")
     return "\n".join(out) + "\n"
+
+
+def _latex_gradient(tex: str) -> str:
+    """∂L/∂(W x) in LaTeX, for an intermediate written by what it computes."""
+    return rf"\frac{{\partial L}}{{\partial \left({tex}\right)}}"
