@@ -121,10 +121,42 @@ def _simplify_op(t: Apply, facts: Facts) -> Term:
     if t.op in ("mul", "div", "neg", "matmul") and _has_scalar_factor(t, facts):
         coef, scalars, rest = _factor(t, facts)
         if math.isfinite(coef):  # numbers that overflow together stay apart
+            cleared = _clear_fractions(coef, rest, facts) if abs(coef) != 1 else None
+            if cleared is not None:
+                return _simplify(_rebuild(1.0, scalars, cleared), facts)
             return _rebuild(coef, scalars, rest)
     if t.op == "neg" and isinstance(a, Apply) and a.op == "neg":
         return a.args[0]
     return t
+
+
+def _summands(t) -> list[tuple[int, Term]]:
+    """t as ± summands: a − (b + c) → [(+1, a), (−1, b), (−1, c)]."""
+    if isinstance(t, Apply) and t.op in ("add", "sub"):
+        right = _summands(t.args[1])
+        if t.op == "sub":
+            right = [(-sign, u) for sign, u in right]
+        return _summands(t.args[0]) + right
+    return [(1, t)]
+
+
+def _clear_fractions(coef: float, rest, facts):
+    """``rest`` with the number ``coef`` multiplied into its sum, where that clears the sum's
+    fractions: 2 (−½ a + ½ b) c → (−a + b) c. None where it would not."""
+    total, after = (rest.args[0], rest.args[1]) if (
+        isinstance(rest, Apply) and rest.op == "matmul") else (rest, None)
+    if not (isinstance(total, Apply) and total.op in ("add", "sub")):
+        return None
+    parts = [(sign, _factor(u, facts)) for sign, u in _summands(total)]
+    before = [sign * c for sign, (c, _, _) in parts]
+    scaled = [coef * c for c in before]
+    if all(float(c).is_integer() for c in before) or not all(float(c).is_integer() for c in scaled):
+        return None
+    terms = [_rebuild(c, s, r) for c, (_, (_, s, r)) in zip(scaled, parts)]
+    cleared = terms[0]
+    for term in terms[1:]:
+        cleared = Apply("add", (cleared, term))
+    return cleared if after is None else Apply("matmul", (cleared, after))
 
 
 def _transposes_on_names(t) -> bool:
