@@ -44,12 +44,22 @@ def _steps(deriv: Derivation):
         if n == loss or n not in deriv.node_local:
             continue
         who = Name(n) if G.nodes[n]["named"] or n in deriv.gradient_names else deriv.value[n]
-        parts = [(deriv.value[v], G.nodes[v]["op"], deriv.rule_used[(n, v, k)],
+        parts = [(deriv.value[v], G.nodes[v]["op"], _rule(deriv, (n, v, k)),
                   deriv.edge_local[(n, v, k)])
                  for _, v, k, flows in G.out_edges(n, keys=True, data="flows") if flows]
         backward.append((who, parts, deriv.node_local[n]))
     leaves = [(n, deriv.node_expanded[n]) for n in deriv.graph.leaves() if n in deriv.node_local]
     return forward, backward, leaves
+
+
+def _rule(deriv: Derivation, edge) -> str:
+    """The rule of a step as text, with its instance where a symmetric matrix changed it:
+    ``logdet rule g ⊙ a⁻¹ᵀ = −½ D K⁻¹ᵀ, K symmetric``."""
+    rule = deriv.rule_used[edge]
+    if edge in deriv.instances:
+        instance, symmetric = deriv.instances[edge]
+        rule += f" = {deriv.text(instance)}, {', '.join(deriv.text(Name(m)) for m in symmetric)} symmetric"
+    return rule
 
 
 def write(g: Graph, title: str, fmt: str = "text", sizes: dict | None = None) -> str:

@@ -94,6 +94,8 @@ class Derivation:
     rule_used: dict = field(default_factory=dict)      # (u, v, slot) → the op's rule, as text
     labels: dict = field(default_factory=dict)         # node → its display label
     gradient_names: set = field(default_factory=set)   # unnamed nodes written as ∂L/∂node
+    instances: dict = field(default_factory=dict)      # (u, v, slot) → (the rule's instance
+    #   before symmetry was used, the symmetric nodes it used), where that changed the step
 
     def text(self, term: Term) -> str:
         return to_text(term, self.labels, self.facts.scalars)
@@ -328,7 +330,23 @@ def _derive(g: Graph, expanded: bool, sizes: dict) -> Derivation:
             generic = instantiate(rule, {"g": Name("g"), "out": Name("out"), "a": Name("a"),
                                          "b": Name("b")}, node["params"], numbers, None, sizes)
             deriv.rule_used[(u, n, k)] = to_text(generic)
+            # The rule's instance before what is known of symmetric matrices is used: the
+            # step then shows K⁻ᵀ becoming K⁻¹, and why.
+            plain = Facts(frozenset(), facts.scalars, facts.shapes)
+            instance = simplify(_use_names(instantiate(rule, {**bindings, "g": upstream_local},
+                                                       node["params"], numbers, plain, sizes),
+                                           definitions), plain)
+            if deriv.edge_local[(u, n, k)] is not None and instance != deriv.edge_local[(u, n, k)]:
+                used = sorted(m for m in facts.symmetric if _mentions(instance, m))
+                if used:
+                    deriv.instances[(u, n, k)] = (instance, tuple(used))
     return deriv
+
+
+def _mentions(t: Term, name: str) -> bool:
+    if isinstance(t, Name):
+        return t.id == name
+    return isinstance(t, Apply) and any(_mentions(a, name) for a in t.args)
 
 
 def _named(fn: str, shape: tuple, sizes: dict):

@@ -233,3 +233,10 @@ def test_long_unnamed_intermediates_are_written_by_their_node_and_defined_once()
     labels = re.findall(r'<FONT COLOR="#[0-9a-f]+">(?:\S )?∇ = ([^<]*)</FONT>',
                         bp.to_dot(g, show="formulas"))
     assert labels and max(map(len, labels)) <= FORMULA_LENGTH
+
+
+def test_a_step_that_uses_symmetry_shows_the_rule_instance_and_says_why():
+    text = write(losses.gplvm_l1(), "gplvm-l1")
+    assert "[into log|K|: logdet rule g ⊙ a⁻¹ᵀ = −½ D K⁻¹ᵀ, K symmetric]" in text
+    plain = write(losses.autoencoder(), "autoencoder")
+    assert "symmetric" not in plain  # nothing symmetric used there
