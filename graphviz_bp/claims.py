@@ -28,7 +28,7 @@ import numpy as np
 
 from .engine import Graph, has_nonfinite, value_of
 from .errors import GraphvizBPError, did_you_mean
-from .expr import parse
+from .expr import ExpressionError, parse
 from .gradcheck import relative_error
 from .graph import const
 from .notation import parse_notation
@@ -145,10 +145,15 @@ def _judge(draw: Draw, wrt: str, text: str, tol: float) -> tuple[float, str | No
     names.update({n: const(n, attrs["value"]) for n, attrs in g.nx.nodes(data=True)})
     grads = {n: const(f"grad_{n}", attrs["grad"], label=f"∇{n}")
              for n, attrs in g.nx.nodes(data=True) if attrs["grad"] is not None}
-    # ASCII is the expression language; anything else is read as derive prints formulas
-    read = parse if text.isascii() else parse_notation
+    # The expression language, or else the notation derive prints ("2 c x" is ASCII too)
     try:
-        claimed = value_of(read(text, names, grads))
+        try:
+            claim = parse(text, names, grads)
+        except ExpressionError:
+            if text.isascii() and not _juxtaposes(text):
+                raise
+            claim = parse_notation(text, names, grads)
+        claimed = value_of(claim)
     except GraphvizBPError as err:  # not in the language, a shape, a domain: the claim fails
         return 0.0, f"cannot evaluate the claim: {err}"
     if np.shape(claimed) != np.shape(expected):
@@ -156,8 +161,18 @@ def _judge(draw: Draw, wrt: str, text: str, tol: float) -> tuple[float, str | No
                      f"{np.shape(expected)}")
     if has_nonfinite(claimed):
         return 0.0, "the claim gives NaN or Inf where the gradient is finite"
-    floor = 1e-8 * float(np.max(np.abs(expected), initial=0.0))
+    # The floor comes from the gradients of the whole graph: a gradient that is zero but
+    # for rounding (1e-17) matches a claim of 0 where the other gradients are of order 1.
+    scale = max((float(np.max(np.abs(g.grad(n)), initial=0.0)) for n in g.leaves()), default=0.0)
+    floor = 1e-8 * max(scale, float(np.max(np.abs(expected), initial=0.0)))
     return relative_error(claimed, expected, floor), None
+
+
+def _juxtaposes(text: str) -> bool:
+    """Whether ASCII text writes a product by juxtaposition (2 c x), as derive prints."""
+    import re
+
+    return re.search(r"[\w)]\s+[\w(]", text) is not None
 
 
 def _tautology(text: str, wrt: str) -> str | None:
@@ -253,12 +268,9 @@ def redraws(make: Callable[[int, dict], Graph], settings: dict, first: Graph,
         changed = [n for n in leaves if n not in kept]
         if kept:
             changed += fresh_values(g, rng, kept)
-        # Constants rebuilt from a varied setting have changed already; those equal to a
-        # pinned setting (by name or by value) stay as the user set them.
-        held = [settings[k] for k in pinned if _is_number(settings.get(k))]
-        keep = [n for n in g.nx if not same(g, n) or n in pinned
-                or (g.nx.nodes[n]["kind"] == "const" and g.nx.nodes[n]["shape"] == ()
-                    and any(np.asarray(g.value(n)) == v for v in held))]
+        # Constants rebuilt from a varied setting have changed already; those named as a
+        # pinned setting stay as the user set them.
+        keep = [n for n in g.nx if not same(g, n) or n in pinned]
         constants = vary_constants(g, rng, keep=keep)
         g.evaluate()
         return Draw(g, {k: v for k, v in chosen.items() if _is_number(v)},
@@ -268,15 +280,25 @@ def redraws(make: Callable[[int, dict], Graph], settings: dict, first: Graph,
 
 
 def vary_constants(g: Graph, rng: np.random.Generator, keep=()) -> list[str]:
-    """Every named scalar constant of ``g`` (α, β, reg) scaled by a random factor in
-    [0.5, 2], keeping its sign, except those in ``keep``. The caller evaluates."""
+    """Every named scalar constant of ``g`` (α, β, reg, k) changed, keeping its sign: a
+    number scaled by a factor in [0.5, 2], an integer moved by 1 to 3 away from zero;
+    except those in ``keep`` and class labels. The caller evaluates."""
     varied = []
     for n, attrs in g.nx.nodes(data=True):
         value = attrs["value"]
-        if (attrs["kind"] == "const" and attrs["named"] and attrs["shape"] == () and n not in keep
-                and np.asarray(value).dtype.kind == "f" and value != 0):
+        if not (attrs["kind"] == "const" and attrs["named"] and attrs["shape"] == ()
+                and n not in keep and value != 0):
+            continue
+        kind = np.asarray(value).dtype.kind
+        labels = any(OPS[g.nx.nodes[v]["op"]].domain[k] == "labels"
+                     for _, v, k in g.nx.out_edges(n, keys=True))
+        if kind == "f":
             g.set(n, value * rng.uniform(0.5, 2.0))
-            varied.append(n)
+        elif kind in "iu" and not labels:
+            g.set(n, value + int(np.sign(value)) * int(rng.integers(1, 4)))
+        else:
+            continue
+        varied.append(n)
     return varied
 
 

@@ -237,11 +237,25 @@ class _Parser:
         while self.begins_operand():
             if _scalar(value):
                 return self.op("mul", start, value, self.infix(2))
-            where, right = self.peek().start, self.unary()
-            if _scalar(right) and self.begins_operand():
-                right = self.op("mul", where, right, self.infix(2))
+            where = self.peek().start
+            if self.at("−"):  # A −B …: the minus of a factor inside a product
+                self.take()
+                right = self.op(operator_op("-", 1).name, where, self.inside_product(where))
+            else:
+                right = self.unary()
+                if _scalar(right) and self.begins_operand():
+                    right = self.op("mul", where, right, self.inside_product(where))
             value = self.op("mul" if _scalar(right) else "matmul", start, value, right)
         return value
+
+    def inside_product(self, where: int):
+        """What a number or a minus inside a product scales: up to a ⊙, which would leave it
+        unclear how far it reaches (A 2 B ⊙ E), so that is refused rather than guessed."""
+        rest = self.juxtaposed()
+        if self.at("⊙"):
+            self.fail("a number or − inside a product before ⊙ is ambiguous: bracket what it "
+                      "scales, as A (2 B) ⊙ E or A (2 B ⊙ E)", where, self.end())
+        return rest
 
     def unary(self):  # −X negates all that follows down to ⊙ (level 3 over 2.2); then powers, ᵀ
         if self.at("+") or self.at("−"):

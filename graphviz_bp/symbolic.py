@@ -159,6 +159,9 @@ def instantiate(template: str, bindings: dict, params: dict | None = None,
                 size = build(node.args[0])
                 if isinstance(size, Name):  # eye(N): the count is a named size
                     return Apply(IDENTITY, (), (("n", int(sizes_of[size.id])), ("size", size.id)))
+                if isinstance(size, Apply):  # rows(a) of no one size: its number
+                    inner = node.args[0]
+                    size = Num(float(numbers[("number", inner.func.id, inner.args[0].id)]))
                 return Apply(IDENTITY, (), (("n", int(size.value)),))
             return Apply(fn, tuple(build(a) for a in node.args), tuple(keywords))
         raise ValueError(f"rule template {template!r}: cannot read {ast.dump(node)}")
@@ -313,8 +316,11 @@ def _derive(g: Graph, expanded: bool, sizes: dict) -> Derivation:
         slot_names = ("a", "b")
         bindings = {slot_names[i]: deriv.value[u] for i, (u, _, _, _) in enumerate(in_edges)}
         bindings["out"] = deriv.value[n]
-        numbers = {(fn, key): _named(fn, shape, sizes) for key, shape in
-                   [*zip(slot_names, arg_shapes), ("out", node["shape"])] for fn in ("size", "rows")}
+        counted = [*zip(slot_names, arg_shapes), ("out", node["shape"])]
+        numbers = {(fn, key): _named(fn, shape, sizes) for key, shape in counted
+                   for fn in ("size", "rows")}
+        numbers.update({("number", fn, key): _number(fn, shape) for key, shape in counted
+                        for fn in ("size", "rows")})
         for (u, _, k, edge), rule in zip(in_edges, rules):
             if not edge["flows"]:
                 continue
@@ -358,7 +364,8 @@ def _named(fn: str, shape: tuple, sizes: dict):
     if not sizes or number == 1:
         return number
     axes = [n for n in (shape[:1] if fn == "rows" else shape) if n != 1]
-    named = [k for k, v in sizes.items() if not isinstance(v, bool) and v == number]
+    named = [k for k, v in sizes.items()  # sizes are integers; a constant c = 3 is not one
+             if isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v == number]
     if len(axes) == 1 and len(named) == 1:
         return Name(named[0])
     return None

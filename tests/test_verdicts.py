@@ -283,3 +283,46 @@ def test_every_result_of_derive_pasted_as_printed_holds_and_without_a_term_fails
         for dropped in _without_one_summand(deriv.node_expanded[wrt]):
             printed = to_text(dropped, deriv.labels, deriv.facts.scalars)
             assert not bp.check_claim(g, wrt, printed).ok, (line, printed)
+
+
+def test_a_pinned_size_does_not_freeze_a_constant_of_the_same_value(tmp_path):
+    load = file_source_of(tmp_path, (
+        "def f(n=3, seed=0):\n"
+        "    x = bp.param('x', np.random.default_rng(seed).normal(size=(n, 1)))\n"
+        "    return bp.const('c', 3.0) * bp.sumsq(x)\n"))
+    from graphviz_bp.sources import file_source
+
+    source = file_source(str(tmp_path / "loss.py") + ":f", ["n=3"])
+    assert not judged(source, "x=6*x", trials=6).ok
+    assert not judged(source, "x=2*n*x", trials=6).ok
+    assert judged(source, "x=2*c*x", trials=6).ok
+
+
+def test_integer_constants_vary_but_labels_do_not():
+    x = bp.param("x", np.array([1.0, 2.0]))
+    g = bp.Graph(bp.const("k", 3) * bp.sumsq(x))
+    assert not bp.check_claim(g, "x", "6 * x").ok and bp.check_claim(g, "x", "2 * k * x").ok
+    g = losses.fcnet_swish()
+    result = bp.check_claim(g, "b2", "softmax(z2, axis=0) - onehot(z2, y, axis=0)")
+    assert result.ok and "y" not in result.varied
+
+
+def test_a_gradient_that_is_zero_but_for_rounding_can_be_claimed():
+    source = expression_source("log(sum(exp(z + t))) - t", ["z=4", "t=scalar"])
+    g = source.build(0)
+    assert bp.check_claim(g, "t", "0*t", redraw=source.draw).ok
+    assert not bp.check_claim(g, "t", "1 + 0*t", redraw=source.draw).ok
+
+
+@pytest.mark.parametrize("claim, ok", [
+    ("Y=2 A (B ⊙ E)", True), ("Y=A (2 B ⊙ E)", True), ("Y=(2 A B) ⊙ E", False),
+    ("Y=A 2 B ⊙ E", False),  # ambiguous: refused, never guessed
+])
+def test_a_number_inside_a_printed_product_is_never_guessed(claim, ok):
+    source = expression_source("2*sum(Y*(A@(B*E)))", ["Y=3x3", "A=3x3", "B=3x3", "E=3x3"])
+    assert judged(source, claim).ok == ok
+
+
+def test_ascii_results_written_by_juxtaposition_paste_back():
+    source = expression_source("c*sumsq(x)", ["x=3"], ["c=2"])
+    assert judged(source, "x=2 c x").ok and not judged(source, "x=2 x").ok

@@ -97,7 +97,8 @@ defop("matmul", symbol="@", forward=np.matmul, shape=matmul_shape,
       vjp=(_matmul_vjp_left, _matmul_vjp_right), rule=_matmul_rules,
       domain=("real", "real"), doc="a @ b, matrix product of vectors and matrices",
       operator="@", precedence=2,
-      notation=Notation("{0} {1}", "{0} {1}", level=2.4, wrap=(2.4, 2.41)))
+      # a number or a minus on the right is bracketed: A (2 B ⊙ E) is not (A 2 B) ⊙ E
+      notation=Notation("{0} {1}", "{0} {1}", level=2.4, wrap=(2.4, 3.01)))
 
 defop("outer", symbol="⊗", forward=np.outer, shape=outer_shape,
       vjp=(lambda g, out, a, b: (g @ b.ravel()).reshape(np.shape(a)),
