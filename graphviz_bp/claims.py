@@ -78,8 +78,9 @@ def parse_claim(text: str) -> tuple[str, str]:
     name = name.strip()
     for prefix in ("∇", "∂L/∂"):
         name = name.removeprefix(prefix).strip()
-    name = name.translate(_SUBSCRIPT_DIGITS)
-    if not sep or not name.isidentifier() or not expression.strip():
+    if not name.isidentifier():  # W₂ → W2; a printed label such as K⁻¹ is kept as written
+        name = name.translate(_SUBSCRIPT_DIGITS) if name.translate(_SUBSCRIPT_DIGITS).isidentifier() else name
+    if not sep or not name or any(c.isspace() for c in name) or not expression.strip():
         raise GraphvizBPError(f"a claim is NAME=EXPR (e.g. \"W2=grad(z2) @ h1.T\"), got {text!r}")
     return name, expression.strip()
 
@@ -97,7 +98,8 @@ def check_claim(g: Graph, wrt: str, text: str, *, redraw: Callable[[int], Draw] 
     """
     if not 1 <= trials <= MAX_TRIALS:
         raise GraphvizBPError(f"a claim is judged at 1 to {MAX_TRIALS} draws, got {trials}")
-    warning = _tautology(text, wrt)
+    wrt = _target(g, wrt)
+    warning = _tautology(text, wrt) or _printed_tautology(g, text, wrt)
     restore = None
     sizes = g.nx.graph.get("sizes", {}) if sizes is None else sizes
     if redraw is None and "remake" in g.nx.graph:  # a built-in or a source: sizes vary too
@@ -173,6 +175,31 @@ def _juxtaposes(text: str) -> bool:
     import re
 
     return re.search(r"[\w)]\s+[\w(]", text) is not None
+
+
+def _target(g: Graph, wrt: str) -> str:
+    """The node a claim is about: its id, or its name or label as derive prints them (α, K⁻¹)."""
+    if wrt in g.nx:
+        return wrt
+    from .printing import to_text
+    from .terms import Name
+
+    labels = {n: a["label"] for n, a in g.nx.nodes(data=True) if a["label"]}
+    found = [n for n in g.nx if to_text(Name(n), labels) == wrt or labels.get(n) == wrt]
+    return found[0] if len(found) == 1 else wrt
+
+
+def _printed_tautology(g: Graph, text: str, wrt: str) -> str | None:
+    from .printing import to_text
+    from .terms import Grad
+
+    if wrt not in g.nx:
+        return None
+    labels = {n: a["label"] for n, a in g.nx.nodes(data=True) if a["label"]}
+    printed = to_text(Grad(wrt), labels)
+    if printed in text and not text.replace(printed, "").strip(" ()"):
+        return f"the claim is {printed}, the very gradient it claims: it holds by definition"
+    return None
 
 
 def _tautology(text: str, wrt: str) -> str | None:

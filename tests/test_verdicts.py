@@ -326,3 +326,12 @@ def test_a_number_inside_a_printed_product_is_never_guessed(claim, ok):
 def test_ascii_results_written_by_juxtaposition_paste_back():
     source = expression_source("c*sumsq(x)", ["x=3"], ["c=2"])
     assert judged(source, "x=2 c x").ok and not judged(source, "x=2 x").ok
+
+
+def test_targets_as_derive_prints_them():
+    g = losses.gplvm()
+    result = bp.check_claim(g, "K⁻¹", "−½ Y Yᵀ")
+    assert result.ok and result.wrt == "Kinv"
+    assert not bp.check_claim(g, "K⁻¹", "−Y Yᵀ").ok
+    flagged = bp.check_claim(losses.autoencoder(), "W", "∂L/∂W")
+    assert flagged.ok and "holds by definition" in flagged.warning
