@@ -21,6 +21,7 @@ True
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass
 from typing import Callable, NamedTuple
 
@@ -33,6 +34,8 @@ from .gradcheck import relative_error
 from .graph import const
 from .notation import parse_notation
 from .ops import OPS
+from .printing import to_text
+from .terms import Grad, Name
 
 __all__ = ["ClaimResult", "Draw", "check_claim", "parse_claim", "fresh_values", "redraws",
            "vary_constants", "vary_settings", "MAX_TRIALS"]
@@ -172,8 +175,6 @@ def _judge(draw: Draw, wrt: str, text: str, tol: float) -> tuple[float, str | No
 
 def _juxtaposes(text: str) -> bool:
     """Whether ASCII text writes a product by juxtaposition (2 c x), as derive prints."""
-    import re
-
     return re.search(r"[\w)]\s+[\w(]", text) is not None
 
 
@@ -181,22 +182,19 @@ def _target(g: Graph, wrt: str) -> str:
     """The node a claim is about: its id, or its name or label as derive prints them (α, K⁻¹)."""
     if wrt in g.nx:
         return wrt
-    from .printing import to_text
-    from .terms import Name
-
-    labels = {n: a["label"] for n, a in g.nx.nodes(data=True) if a["label"]}
+    labels = _labels(g)
     found = [n for n in g.nx if to_text(Name(n), labels) == wrt or labels.get(n) == wrt]
     return found[0] if len(found) == 1 else wrt
 
 
-def _printed_tautology(g: Graph, text: str, wrt: str) -> str | None:
-    from .printing import to_text
-    from .terms import Grad
+def _labels(g: Graph) -> dict:
+    return {n: a["label"] for n, a in g.nx.nodes(data=True) if a["label"]}
 
+
+def _printed_tautology(g: Graph, text: str, wrt: str) -> str | None:
     if wrt not in g.nx:
         return None
-    labels = {n: a["label"] for n, a in g.nx.nodes(data=True) if a["label"]}
-    printed = to_text(Grad(wrt), labels)
+    printed = to_text(Grad(wrt), _labels(g))
     if printed in text and not text.replace(printed, "").strip(" ()"):
         return f"the claim is {printed}, the very gradient it claims: it holds by definition"
     return None

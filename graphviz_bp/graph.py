@@ -73,7 +73,6 @@ gives an op node's argument edges in slot order.
 
 from __future__ import annotations
 
-import math
 import numbers
 from collections.abc import Mapping
 

@@ -286,7 +286,7 @@ def test_every_result_of_derive_pasted_as_printed_holds_and_without_a_term_fails
 
 
 def test_a_pinned_size_does_not_freeze_a_constant_of_the_same_value(tmp_path):
-    load = file_source_of(tmp_path, (
+    file_source_of(tmp_path, (  # writes loss.py
         "def f(n=3, seed=0):\n"
         "    x = bp.param('x', np.random.default_rng(seed).normal(size=(n, 1)))\n"
         "    return bp.const('c', 3.0) * bp.sumsq(x)\n"))
