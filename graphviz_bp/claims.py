@@ -38,6 +38,7 @@ from .printing import to_text
 from .terms import Grad, Name
 
 __all__ = ["ClaimResult", "Draw", "check_claim", "parse_claim", "fresh_values", "redraws",
+           "draw_in_domain", "numbers_of",
            "vary_constants", "vary_settings", "MAX_TRIALS"]
 
 #: Most draws a claim is judged at.
@@ -216,19 +217,35 @@ def _tautology(text: str, wrt: str) -> str | None:
 # ---------------------------------------------------------------- fresh draws
 
 
-def _domain_draw(g: Graph, leaf: str, rng: np.random.Generator) -> np.ndarray:
-    """New values for a leaf inside the domain of the ops it feeds (positive under log
-    and √, symmetric positive definite under log|·| and ⁻¹)."""
-    shape = g.nx.nodes[leaf]["shape"]
-    domains = {OPS[g.nx.nodes[v]["op"]].domain[k] for _, v, k in g.nx.out_edges(leaf, keys=True)}
-    if "spd" in domains and len(shape) == 2 and shape[0] == shape[1]:
+def draw_in_domain(shape, domain: str, rng: np.random.Generator) -> np.ndarray:
+    """Random values of ``shape`` inside an op table ``domain``: ``positive`` (uniform in
+    [0.5, 2]), ``spd`` (A Aᵀ/n + I), ``nonzero`` (away from 0), else standard normal."""
+    if domain == "spd" and len(shape) == 2 and shape[0] == shape[1]:
         A = rng.normal(size=shape)
         return A @ A.T / shape[0] + np.eye(shape[0])
-    if "positive" in domains or np.all(np.asarray(g.value(leaf)) > 0):
+    if domain == "positive":
         return rng.uniform(0.5, 2.0, size=shape)
-    if "nonzero" in domains:
+    if domain == "nonzero":
         return rng.choice([-1.0, 1.0], size=shape) * rng.uniform(0.2, 2.0, size=shape)
     return rng.normal(size=shape)
+
+
+def _domain_draw(g: Graph, leaf: str, rng: np.random.Generator) -> np.ndarray:
+    """New values for a leaf inside the domain of the ops it feeds (positive under log
+    and √, symmetric positive definite under log|·| and ⁻¹; positive where the user's are)."""
+    shape = g.nx.nodes[leaf]["shape"]
+    domains = {OPS[g.nx.nodes[v]["op"]].domain[k] for _, v, k in g.nx.out_edges(leaf, keys=True)}
+    if np.all(np.asarray(g.value(leaf)) > 0):
+        domains.add("positive")
+    wanted = next((d for d in ("spd", "positive", "nonzero") if d in domains), "real")
+    if wanted == "spd" and not (len(shape) == 2 and shape[0] == shape[1]):
+        wanted = "positive" if "positive" in domains else "real"
+    return draw_in_domain(shape, wanted, rng)
+
+
+def numbers_of(settings: dict) -> dict:
+    """The settings that are single numbers: the sizes and constants a claim may name."""
+    return {k: v for k, v in settings.items() if _is_number(v)}
 
 
 #: After a fresh draw that leaves the loss's domain, the leaves are moved around the
@@ -298,7 +315,7 @@ def redraws(make: Callable[[int, dict], Graph], settings: dict, first: Graph,
         keep = [n for n in g.nx if not same(g, n) or n in pinned]
         constants = vary_constants(g, rng, keep=keep)
         g.evaluate()
-        return Draw(g, {k: v for k, v in chosen.items() if _is_number(v)},
+        return Draw(g, numbers_of(chosen),
                     tuple(changed + varied + constants))
 
     return draw

@@ -28,7 +28,7 @@ from .engine import Graph
 from .errors import GraphvizBPError, UnknownNameError, did_you_mean
 from .expr import parse
 from .graph import Expr, const, param
-from .claims import Draw, fresh_values, redraws
+from .claims import Draw, draw_in_domain, fresh_values, numbers_of, redraws
 from .limits import check_size, fresh_count
 
 __all__ = ["Source", "SourceError", "builtin_source", "expression_source", "file_source",
@@ -59,7 +59,7 @@ class Source:
     @property
     def sizes(self) -> dict:
         """The numbers a claim may use by name (N, Q, D, alpha, …)."""
-        return _numbers(self.settings)
+        return numbers_of(self.settings)
 
     def build(self, seed: int) -> Graph:
         """The loss drawn with ``seed``, evaluated; its nodes count toward the size limits
@@ -71,7 +71,7 @@ class Source:
     def _remake(self, seed: int, settings: dict) -> Graph:
         with fresh_count():
             g = self.make(seed, settings)
-        g.nx.graph.update(sizes=_numbers(settings), settings=dict(settings), pinned=self.pinned,
+        g.nx.graph.update(sizes=numbers_of(settings), settings=dict(settings), pinned=self.pinned,
                           remake=self._remake)
         return g
 
@@ -83,11 +83,6 @@ class Source:
         if trial == 0:
             return Draw(first, self.sizes)
         return redraws(self._remake, self.settings, first, self.pinned, seed)(trial)
-
-
-def _numbers(settings: dict) -> dict:
-    return {k: v for k, v in settings.items()
-            if isinstance(v, numbers.Real) and not isinstance(v, bool)}
 
 
 def _name(text: str) -> str:
@@ -173,16 +168,6 @@ def _shape(text: str, name: str) -> tuple[int, ...]:
     return shape
 
 
-def _draw(shape, domain: str, rng: np.random.Generator) -> np.ndarray:
-    if domain == "positive":
-        return rng.uniform(0.5, 2.0, size=shape)
-    if domain == "spd":
-        n = shape[0]
-        A = rng.normal(size=(n, n))
-        return A @ A.T / n + np.eye(n)
-    return rng.normal(size=shape)
-
-
 def _variables(texts) -> list[tuple[str, tuple, str]]:
     found = []
     for text in texts or ():
@@ -241,7 +226,7 @@ def expression_source(text: str, variables=(), constants=(), labels=()) -> Sourc
         rng = np.random.default_rng(seed)
         names: dict[str, Expr] = {}
         for name, shape, domain in declared:
-            names[name] = param(name, _draw(shape, domain, rng))
+            names[name] = param(name, draw_in_domain(shape, domain, rng))
         for name, value in chosen.items():
             names[name] = const(name, float(value))
         for name, value in classes.items():
