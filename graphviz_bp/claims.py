@@ -219,7 +219,8 @@ def _tautology(text: str, wrt: str) -> str | None:
 
 def draw_in_domain(shape, domain: str, rng: np.random.Generator) -> np.ndarray:
     """Random values of ``shape`` inside an op table ``domain``: ``positive`` (uniform in
-    [0.5, 2]), ``spd`` (A Aᵀ/n + I), ``nonzero`` (away from 0), else standard normal."""
+    [0.5, 2]), ``spd`` (A Aᵀ/n + I), ``nonzero`` (away from 0), ``mask`` (0 or 1), else
+    standard normal."""
     if domain == "spd" and len(shape) == 2 and shape[0] == shape[1]:
         A = rng.normal(size=shape)
         return A @ A.T / shape[0] + np.eye(shape[0])
@@ -227,6 +228,8 @@ def draw_in_domain(shape, domain: str, rng: np.random.Generator) -> np.ndarray:
         return rng.uniform(0.5, 2.0, size=shape)
     if domain == "nonzero":
         return rng.choice([-1.0, 1.0], size=shape) * rng.uniform(0.2, 2.0, size=shape)
+    if domain == "mask":
+        return rng.integers(0, 2, size=shape).astype(np.float64)
     return rng.normal(size=shape)
 
 
@@ -237,7 +240,7 @@ def _domain_draw(g: Graph, leaf: str, rng: np.random.Generator) -> np.ndarray:
     domains = {OPS[g.nx.nodes[v]["op"]].domain[k] for _, v, k in g.nx.out_edges(leaf, keys=True)}
     if np.all(np.asarray(g.value(leaf)) > 0):
         domains.add("positive")
-    wanted = next((d for d in ("spd", "positive", "nonzero") if d in domains), "real")
+    wanted = next((d for d in ("spd", "positive", "nonzero", "mask") if d in domains), "real")
     if wanted == "spd" and not (len(shape) == 2 and shape[0] == shape[1]):
         wanted = "positive" if "positive" in domains else "real"
     return draw_in_domain(shape, wanted, rng)

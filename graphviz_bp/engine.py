@@ -248,7 +248,7 @@ class Graph:
         Two evaluations with different patterns lie on different smooth pieces of the loss.
         """
         steps = self._steps if changed is None else self._downstream_of(changed)
-        return [s.op.kinks(*(a["value"] for a in s.arg_attrs))
+        return [s.op.kinks(*(a["value"] for a in s.arg_attrs), **s.attrs["params"])
                 for s in steps if s.op is not None and s.op.kinks is not None]
 
     def _downstream_of(self, leaf: str) -> list:

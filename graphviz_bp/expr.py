@@ -25,11 +25,14 @@ from __future__ import annotations
 
 import ast
 import math
-import warnings
 import numbers
+import textwrap
+import warnings
 
-from .errors import GraphvizBPError, ShapeError, did_you_mean
+from .arrays import COMPOSITE_PARAMS, index
+from .errors import GraphvizBPError, NameConflictError, ShapeError, did_you_mean
 from .graph import FUNCTIONS, Expr, apply, as_expr
+from .literals import COMPARISONS, LiteralError, read_index, read_literal
 from .ops import BINARY_SYNTAX, OPS, operator_op
 
 __all__ = ["parse", "ExpressionError", "MAX_LENGTH", "MAX_EXPONENT", "MAX_EYE"]
@@ -51,11 +54,60 @@ class ExpressionError(GraphvizBPError, ValueError):
 class _Builder:
     def __init__(self, text: str, names: dict, grads: dict | None):
         self.text, self.names, self.grads = text, names, grads
+        self.defined: set[str] = set()  # the names the statements give
 
     def where(self, node: ast.AST) -> str:
         part = ast.get_source_segment(self.text, node) or self.text
+        line = f" at line {node.lineno}" if "\n" in self.text and hasattr(node, "lineno") else ""
         column = getattr(node, "col_offset", 0)
-        return f" at column {column + 1}: {_excerpt(part)}"
+        return f"{line} at column {column + 1}: {_excerpt(part)}"
+
+    def run(self, statements: list) -> Expr | float:
+        """Statements ``name = expression`` (one per line or separated by ``;``), each
+        naming a node; the last one, or a bare expression after them, is the result."""
+        result = None
+        for number, statement in enumerate(statements, start=1):
+            if isinstance(statement, ast.Expr):
+                if number < len(statements):
+                    self.fail("only the last statement may be a bare expression; name the "
+                              "others (h = …)", statement)
+                result = self.build(statement.value)
+            elif isinstance(statement, ast.Assign) and len(statement.targets) == 1:
+                result = self.assign(statement.targets[0], self.build(statement.value))
+            else:
+                self.fail(f"{_describe(statement)} is not allowed: a statement is name = expression",
+                          statement)
+        if isinstance(result, list):
+            self.fail("split(…) gives several parts: name them (i, f, o, g = split(…))", statements[-1])
+        return result
+
+    def assign(self, target: ast.AST, value):
+        if isinstance(target, (ast.Tuple, ast.List)) and all(isinstance(t, ast.Name) for t in target.elts):
+            parts = value if isinstance(value, list) else None
+            if isinstance(value, Expr) and value.shape and value.shape[0] == len(target.elts):
+                parts = list(value)
+            if parts is None or len(parts) != len(target.elts):
+                self.fail(f"{len(target.elts)} names for "
+                          + (f"{len(parts)} parts" if parts is not None else "one value"), target)
+            for name, part in zip(target.elts, parts):
+                self.assign(name, part)
+            return parts
+        if not isinstance(target, ast.Name):
+            self.fail("only names can be assigned (h = …, or i, f, o, g = split(…))", target)
+        name = target.id
+        if name in self.names:
+            what = "is a leaf of the loss" if name not in self.defined else "is assigned twice"
+            self.fail(f"{name!r} {what}; give each value its own name (h1, h2, …)", target)
+        if name in FUNCTIONS or name == "grad":
+            self.fail(f"{name!r} is a function of the language; choose another name", target)
+        if isinstance(value, Expr) and value.name is None:
+            try:
+                value.named(name)
+            except NameConflictError as err:
+                self.fail(str(err), target)
+        self.names[name] = value
+        self.defined.add(name)
+        return value
 
     def fail(self, message: str, node: ast.AST):
         raise ExpressionError(message + self.where(node))
@@ -73,8 +125,6 @@ class _Builder:
             part = _excerpt(ast.get_source_segment(self.text, node) or self.text)
             raise ShapeError(f"{part}: {detail}") from None
 
-    def visit_Expression(self, node):
-        return self.build(node.body)
 
     def visit_Constant(self, node):
         value = node.value
@@ -144,17 +194,118 @@ class _Builder:
             self.fail(f"unknown function {name!r}{hint}", node)
         if name == "eye":
             return self._eye(node)
+        if any(isinstance(a, ast.Starred) for a in node.args) or any(k.arg is None for k in node.keywords):
+            self.fail("* and ** arguments are not allowed", node)
+        if name in COMPOSITE_PARAMS:
+            return self._composite(name, node)
         op = OPS[name]
-        params = {}
-        for keyword in node.keywords:
-            if keyword.arg not in op.params:
-                self.fail(f"{name} takes no keyword {keyword.arg!r}", keyword)
-            params[keyword.arg] = self._integer(keyword.value, f"{keyword.arg} of {name}")
-        if len(node.args) != op.arity:
+        if len(node.args) < op.arity:
             self.fail(f"{name} takes {op.arity} argument(s), got {len(node.args)}", node)
-        if any(isinstance(a, ast.Starred) for a in node.args):
-            self.fail("* arguments are not allowed", node)
-        return apply(name, *(self.build(a) for a in node.args), **params)
+        # Parameters may follow the arguments in order, as numpy's: sum(x, 0), reshape(x, (6, 4))
+        extra = node.args[op.arity:]
+        if len(extra) > len(op.params):
+            self.fail(f"{name} takes {op.arity} argument(s)"
+                      + (f" and the parameters {', '.join(op.params)}" if op.params else "")
+                      + f", got {len(node.args)}", node)
+        params = {}
+        for param, value in [*zip(op.params, extra), *((k.arg, k.value) for k in node.keywords)]:
+            if param not in op.params:
+                self.fail(f"{name} takes no keyword {param!r}", value)
+            if param in params:
+                self.fail(f"{name} got {param} twice", value)
+            params[param] = self._parameter(value, f"{param} of {name}")
+        return apply(name, *(self.build(a) for a in node.args[:op.arity]), **params)
+
+    def _composite(self, name, node):
+        """A function that builds several ops: arange(N), concatenate([a, b]), split(x, 4)."""
+        allowed = COMPOSITE_PARAMS[name]
+        keywords = {}
+        for keyword in node.keywords:
+            if keyword.arg not in allowed:
+                self.fail(f"{name} takes no keyword {keyword.arg!r}", keyword)
+            keywords[keyword.arg] = self._parameter(keyword.value, f"{keyword.arg} of {name}")
+        if name == "arange":
+            if len(node.args) != 1 or node.keywords:
+                self.fail("arange takes one integer, as arange(N)", node)
+            n = self._integer(node.args[0], "the length of arange")
+            if not 1 <= n <= MAX_EYE:
+                self.fail(f"arange(n) needs 1 <= n <= {MAX_EYE}", node)
+            return FUNCTIONS["arange"](n)
+        if not node.args:
+            self.fail(f"{name} needs arguments", node)
+        first = node.args[0]
+        arrays = ([self.build(a) for a in first.elts] if isinstance(first, (ast.List, ast.Tuple))
+                  else [self.build(first)])
+        rest = node.args[1:]
+        if name == "split":
+            if not rest:
+                self.fail("split takes an array and a number of parts, as split(a, 4, axis=1)", node)
+            keywords = {"sections": self._parameter(rest[0], "the parts of split"), **keywords}
+            rest = rest[1:]
+        elif not isinstance(first, (ast.List, ast.Tuple)):
+            arrays += [self.build(a) for a in rest if not isinstance(a, ast.Constant)]
+            rest = [a for a in rest if isinstance(a, ast.Constant)]
+        if len(rest) > 1 or (rest and "axis" in keywords):
+            self.fail(f"{name} takes a list of arrays and axis", node)
+        if rest:
+            keywords["axis"] = self._integer(rest[0], f"axis of {name}")
+        try:
+            return FUNCTIONS[name](*([arrays[0]] if name == "split" else [arrays]), **keywords)
+        except GraphvizBPError as err:
+            if isinstance(err, ShapeError):
+                raise
+            self.fail(str(err), node)
+
+    def visit_Subscript(self, node):
+        value = self.build(node.value)
+        if isinstance(value, list):  # a part of split(…)
+            number = self._number(node.slice)
+            if number is None or not float(number).is_integer() or not -len(value) <= number < len(value):
+                self.fail(f"a list of {len(value)} parts takes an integer index", node.slice)
+            return value[int(number)]
+        if not isinstance(value, Expr):
+            self.fail("a number cannot be indexed", node)
+        items = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+        key = []
+        for item in items:
+            try:
+                (literal,) = read_index(item)
+                key.append(literal)
+            except LiteralError:
+                array = self.build(item)
+                if not isinstance(array, Expr):
+                    self.fail("an index must be an integer", item)
+                key.append(array)
+        try:
+            return index(value, tuple(key))
+        except GraphvizBPError as err:
+            if isinstance(err, ShapeError):
+                raise
+            self.fail(str(err), node)
+
+    def visit_Compare(self, node):
+        if len(node.ops) != 1:
+            self.fail("one comparison at a time: write (a < b) * (b < c)", node)
+        test = COMPARISONS.get(type(node.ops[0]))
+        if test is None:
+            self.fail(f"comparison {_describe(node.ops[0])} is not allowed", node)
+        left, right = self.build(node.left), self.build(node.comparators[0])
+        if not isinstance(left, Expr) and not isinstance(right, Expr):
+            self.fail("a comparison of two numbers", node)
+        return apply("compare", left, right, test=test)
+
+    def visit_List(self, node):
+        self.fail("a list is allowed only as the arrays of concatenate or stack", node)
+
+    def _parameter(self, node, what: str):
+        """A parameter's value: a literal (numbers, True, tuples, slice(…)) or a size by name."""
+        if isinstance(node, ast.Name) and node.id in self.names:
+            return self._integer(node, what)
+        try:
+            value = read_literal(node)
+        except LiteralError as err:
+            self.fail(f"{what}: {err}", node)
+        return value
 
     # ------------------------------------------------------------ helpers
 
@@ -238,21 +389,23 @@ def parse(text: str, names: dict, grads: dict | None = None) -> Expr:
         raise ExpressionError("empty expression")
     if len(text) > MAX_LENGTH:
         raise ExpressionError(f"expression longer than {MAX_LENGTH} characters")
+    text = textwrap.dedent(text).strip()
     try:
         with warnings.catch_warnings():  # Python's own hints ("invalid decimal literal")
             warnings.simplefilter("ignore", SyntaxWarning)
-            tree = ast.parse(text.strip(), mode="eval")
+            tree = ast.parse(text, mode="exec")
     except SyntaxError as err:
-        column = f" at column {err.offset}" if err.offset else ""
-        raise ExpressionError(f"malformed expression{column}: {err.msg}: {_excerpt(text.strip())}") from None
+        where = f" at line {err.lineno}" if "\n" in text and err.lineno else ""
+        where += f" at column {err.offset}" if err.offset else ""
+        raise ExpressionError(f"malformed expression{where}: {err.msg}: {_excerpt(text)}") from None
     except (RecursionError, MemoryError, ValueError):
         raise ExpressionError("expression nested too deeply") from None
     try:
-        result = _Builder(text.strip(), names, grads).build(tree)
+        result = _Builder(text, dict(names), grads).run(tree.body)
     except RecursionError:
         raise ExpressionError("expression nested too deeply") from None
     if not isinstance(result, Expr):
         if grads is None:
-            raise ExpressionError(f"the expression is a plain number: {_excerpt(text.strip())}")
+            raise ExpressionError(f"the expression is a plain number: {_excerpt(text)}")
         result = as_expr(result)
     return result

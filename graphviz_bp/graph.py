@@ -81,6 +81,7 @@ import numpy as np
 
 from .errors import GraphvizBPError, NameConflictError, ShapeError
 from .limits import check_size
+from .literals import Slice
 from .ops import BINARY_SYNTAX, OPS, UNARY_SYNTAX
 
 __all__ = [
@@ -93,6 +94,7 @@ __all__ = [
     "as_expr",
     "to_networkx",
     "FUNCTIONS",
+    "COMPOSITES",
     "LEAF_KINDS",
     "gradient_edges",
     "mark_gradient_flow",
@@ -230,15 +232,35 @@ def apply(opname: str, *args, **params) -> Expr:
     if unknown:
         raise GraphvizBPError(f"{opname} has no parameter {sorted(unknown)[0]!r}")
     args = tuple(as_expr(a) for a in args)
-    full = {**op.params, **params}
+    full = {**op.params, **{k: _hashable(v) for k, v in params.items()}}
     try:
         shape = op.shape(*(a.shape for a in args), **full)
     except ShapeError as err:
         located = ShapeError(f"{_call_text(opname, args)}: {err}")
         located.detail = str(err)  # without the node names, for messages that quote source
         raise located from None
+    except (TypeError, ValueError, IndexError) as err:  # a parameter of the wrong kind
+        given = ", ".join(f"{k}={v!r}" for k, v in params.items()) or "its defaults"
+        raise GraphvizBPError(f"{_call_text(opname, args)}: parameters {given} do not fit "
+                              f"({err})") from None
     check_size(shape, _call_text(opname, args))
     return Expr("op", op=opname, args=args, params=full, shape=shape)
+
+
+def _hashable(value):
+    """A parameter as the graph keeps it: lists as tuples, numpy integers as ints, Python
+    slices as :class:`~graphviz_bp.literals.Slice` (formulas holding it are hashed)."""
+    if isinstance(value, Slice):
+        return value
+    if isinstance(value, (list, tuple)):
+        return tuple(_hashable(v) for v in value)
+    if isinstance(value, slice):
+        return Slice(value.start, value.stop, value.step)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    return value
 
 
 def _call_text(opname: str, args) -> str:
@@ -286,7 +308,7 @@ _attach_operators()
 
 def _function(opname: str):
     op = OPS[opname]
-    names = ("a", "b")[: op.arity]
+    names = ("a", "b", "c")[: op.arity]
 
     def function(*args, **params):
         return apply(opname, *args, **params)
@@ -297,17 +319,22 @@ def _function(opname: str):
     return function
 
 
+#: Functions of the loss language that are not one op: ``eye``, and those that build
+#: several (``concatenate`` of a list, ``stack``, ``split``, ``arange``; see :mod:`.arrays`).
+COMPOSITES: dict = {"eye": eye}
+
+
 class _Functions(Mapping):
     """The functions of the loss language by name: every op of the table that no operator
-    spells, plus ``eye``. Read from the table when asked, so an op defined later is a
-    function at once."""
+    spells, plus the :data:`COMPOSITES`. Read from the table when asked, so an op defined
+    later is a function at once."""
 
     def __init__(self):
         self._made: dict = {}
 
     def __getitem__(self, name):
-        if name == "eye":
-            return eye
+        if name in COMPOSITES:
+            return COMPOSITES[name]
         op = OPS.get(name)
         if op is None or not op.is_function:
             raise KeyError(name)
@@ -316,8 +343,8 @@ class _Functions(Mapping):
         return self._made[name][1]
 
     def __iter__(self):
-        yield from (name for name, op in OPS.items() if op.is_function)
-        yield "eye"
+        yield from (name for name, op in OPS.items() if op.is_function and name not in COMPOSITES)
+        yield from COMPOSITES
 
     def __len__(self):
         return sum(1 for _ in self)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import unicodedata
 
+from .literals import literal_text
 from .ops import BINARY_SYNTAX, OPS, Notation
 from .terms import IDENTITY, Apply, Facts, Grad, Name, Num, Term, is_scalar
 
@@ -78,6 +79,13 @@ def to_expr(t: Term) -> str:
         return f"eye({t.param('size') or t.param('n')})"
     op = OPS[t.op]
     token, level = op.operator, op.precedence
+    params = dict(t.params)
+    if op.spelling is not None:
+        # a postfix index binds like an atom; an infix comparison brackets another one
+        return op.spelling([wrap(a, min(level + 1, 5)) for a in t.args], {**op.params, **params})
+    if token is not None and token.startswith(".") and any(params.get(k, v) != v
+                                                           for k, v in op.params.items()):
+        token = None  # transpose(x, axes=(1, 0, 2)): .T cannot carry the axes
     if token == "**":
         (exponent,) = op.params
         return f"{wrap(t.args[0], 5)} ** {number_text(t.param(exponent).value)}"
@@ -87,7 +95,7 @@ def to_expr(t: Term) -> str:
         return f"{wrap(t.args[0], 5)}{token}"
     if token is not None:
         return f"{token}{wrap(t.args[0], level)}"
-    keywords = [f"{k}={v}" for k, v in t.params if v is not None]
+    keywords = [f"{k}={literal_text(v)}" for k, v in t.params if v is not None]
     return f"{t.op}({', '.join([*(to_expr(a) for a in t.args), *keywords])})"
 
 
@@ -183,7 +191,7 @@ def _keywords(t: Apply) -> list[str]:
     """``axis=0`` and the like, for parameters that differ from the op's defaults."""
     op = OPS.get(t.op)
     defaults = op.params if op is not None else {}
-    return [f"{k}={v}" for k, v in t.params if k in defaults and v != defaults[k]]
+    return [f"{k}={literal_text(v)}" for k, v in t.params if k in defaults and v != defaults[k]]
 
 
 def _hides_a_parameter(t: Apply, notation: Notation) -> bool:

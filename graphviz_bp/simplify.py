@@ -83,8 +83,8 @@ def _simplify_op(t: Apply, facts: Facts) -> Term:
         if isinstance(b, Apply) and b.op == "matmul" and all(
                 len(shape_of(x, facts) or ()) == 2 for x in (a, *b.args)):  # A (B C) = A B C
             return _simplify(Apply("matmul", (Apply("matmul", (a, b.args[0])), b.args[1])), facts)
-    if t.op == "transpose":
-        if isinstance(a, Apply) and a.op == "transpose":
+    if t.op == "transpose" and not t.params:  # (a transpose along given axes is left as it is)
+        if isinstance(a, Apply) and a.op == "transpose" and not a.params:
             return a.args[0]
         if is_scalar(a, facts) or _is_symmetric(a, facts):
             return a
@@ -109,6 +109,9 @@ def _simplify_op(t: Apply, facts: Facts) -> Term:
             if after < before or (after == before and _transposes_on_names(pushed)):
                 return pushed
         return t
+    if t.op == "compare" and nb == 0 and isinstance(a, Apply) and a.op == "compare" \
+            and t.param("test") in ("!=", "=="):  # a mask is 0 or 1: [m ≠ 0] = m, [m = 0] = 1 − m
+        return a if t.param("test") == "!=" else _simplify(Apply("sub", (Num(1.0), a)), facts)
     if t.op == "pow":
         p = t.param("p")
         if isinstance(p, Num) and p.value == 1:
@@ -116,6 +119,9 @@ def _simplify_op(t: Apply, facts: Facts) -> Term:
         return t
     if t.op == "expand" and t.param("axis") is None:
         return a
+    if t.op == "sum" and isinstance(a, Apply) and a.op == "expand" and not t.param("keepdims") \
+            and t.param("axis") is not None and t.param("axis") == a.param("axis"):
+        return a.args[0]  # summing over the axis of length 1 just made
     if t.op == "div" and nb == 1:
         return a
     if t.op in ("mul", "div", "neg", "matmul") and _has_scalar_factor(t, facts):

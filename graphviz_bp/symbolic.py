@@ -33,6 +33,7 @@ import numpy as np
 from .engine import Graph
 from .errors import GraphvizBPError
 from .graph import arguments
+from .literals import COMPARISONS, read_index, read_literal
 from .ops import OPS, operator_op
 from .printing import to_expr, to_latex, to_text
 from .simplify import add_all, simplify
@@ -153,7 +154,7 @@ def instantiate(template: str, bindings: dict, params: dict | None = None,
                 return Num(float(number))
             keywords = []
             for k in node.keywords:
-                value = params[k.value.id] if isinstance(k.value, ast.Name) else k.value.value
+                value = params[k.value.id] if isinstance(k.value, ast.Name) else read_literal(k.value)
                 keywords.append((k.arg, value))
             if fn == IDENTITY:
                 size = build(node.args[0])
@@ -164,6 +165,11 @@ def instantiate(template: str, bindings: dict, params: dict | None = None,
                     size = Num(float(numbers[("number", inner.func.id, inner.args[0].id)]))
                 return Apply(IDENTITY, (), (("n", int(size.value)),))
             return Apply(fn, tuple(build(a) for a in node.args), tuple(keywords))
+        if isinstance(node, ast.Subscript):  # g[:, :3]
+            return Apply("getitem", (build(node.value),), (("index", read_index(node.slice)),))
+        if isinstance(node, ast.Compare) and len(node.ops) == 1:  # a != 0
+            test = COMPARISONS[type(node.ops[0])]
+            return Apply("compare", (build(node.left), build(node.comparators[0])), (("test", test),))
         raise ValueError(f"rule template {template!r}: cannot read {ast.dump(node)}")
 
     term = build(ast.parse(template, mode="eval"))
@@ -313,7 +319,7 @@ def _derive(g: Graph, expanded: bool, sizes: dict) -> Derivation:
         upstream_expanded = deriv.node_expanded.get(n) if expanded else None
         if upstream_expanded is not None and _size(upstream_expanded, term_sizes) > MAX_EXPANDED_SIZE:
             upstream_expanded = None
-        slot_names = ("a", "b")
+        slot_names = ("a", "b", "c")
         bindings = {slot_names[i]: deriv.value[u] for i, (u, _, _, _) in enumerate(in_edges)}
         bindings["out"] = deriv.value[n]
         counted = [*zip(slot_names, arg_shapes), ("out", node["shape"])]

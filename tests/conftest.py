@@ -16,6 +16,8 @@ def sample(domain: str, shape, rng: np.random.Generator, classes: int | None = N
         n = shape[0]
         A = rng.normal(size=(n, n))
         return A @ A.T + n * np.eye(n)
+    if domain == "mask":
+        return rng.integers(0, 2, size=shape).astype(np.float64)
     if domain == "labels":
         return rng.integers(classes, size=shape)
     raise ValueError(f"no sampler for domain {domain!r}")

@@ -54,6 +54,7 @@ class Op:
     operator: str | None = None
     precedence: int = 5
     elementwise: bool = False
+    spelling: Callable | None = None
 
     def rules(self, *arg_shapes: Shape, **params) -> tuple[str | None, ...]:
         """The symbolic backward rule of each slot, for arguments of these shapes."""
@@ -72,8 +73,9 @@ class Op:
 
     @property
     def is_function(self) -> bool:
-        """Whether the op is called by name (``exp(x)``) rather than spelled by an operator."""
-        return self.operator is None
+        """Whether the op is called by name in the language: ``exp(x)``, and also
+        ``transpose(x, axes)`` beside ``x.T``; not ``add``, which ``+`` spells."""
+        return self.spelling is None and (self.operator is None or self.operator.startswith("."))
 
     def display(self, params: dict | None = None) -> str:
         """The drawn symbol with this node's parameters filled in (``(·)^{p}`` → ``(·)^3``)."""
@@ -93,7 +95,8 @@ UNARY_SYNTAX = {"-": (ast.USub, "__neg__"), ".T": (None, "T")}
 
 
 def defop(name, *, symbol, forward, vjp, rule, shape, domain, doc, params=None, kinks=None,
-          reuses=None, notation=None, operator=None, precedence=5, elementwise=False) -> Op:
+          reuses=None, notation=None, operator=None, precedence=5, elementwise=False,
+          spelling=None) -> Op:
     """Add one op to the table. Its fields:
 
     ``forward(*args, **params)``
@@ -117,7 +120,8 @@ def defop(name, *, symbol, forward, vjp, rule, shape, domain, doc, params=None, 
     ``domain``
         per slot, the inputs the op is defined on: ``real``, ``positive``, ``nonzero``
         (kept away from a kink such as ``abs`` at 0), ``spd`` (symmetric positive
-        definite), ``labels`` (integer class indices). Tests draw their inputs from it;
+        definite), ``labels`` (integer class indices), ``mask`` (0 or 1, as a
+        comparison gives). Tests draw their inputs from it;
     ``symbol``
         how the op's node is drawn in a figure (``{p}``-style fields from the params);
     ``notation``
@@ -127,13 +131,18 @@ def defop(name, *, symbol, forward, vjp, rule, shape, domain, doc, params=None, 
         :class:`~graphviz_bp.graph.Expr` (``"+"``, ``"-"`` for the unary ``neg``,
         ``".T"``, ``"**"``), and how tightly it binds there; ops without one are
         functions, called by name;
+    ``spelling``
+        for an op the language writes with syntax of its own (``x[:, 0]``, ``a > b``):
+        ``spelling(args, params)`` gives that text from the arguments' texts, each
+        bracketed where it binds less tightly than ``precedence``;
     ``elementwise``
         the op acts entry by entry (so it keeps a matrix symmetric, and a scalar scalar);
     ``params``
         static parameters and their defaults (``{"axis": None}``);
     ``kinks``
         for ops that are not smooth (``relu``, ``abs``): which side of its kink each input
-        entry lies on; the gradient checker shortens a step that crosses one;
+        entry lies on, ``kinks(*args, **params)``; the gradient checker shortens a step
+        that crosses one;
     ``reuses``
         for a one-argument op whose VJP needs what another op computes from the same
         argument (∂ log|K|/∂K = K⁻ᵀ needs K⁻¹): that op's name, and the VJP written with
@@ -159,7 +168,7 @@ def defop(name, *, symbol, forward, vjp, rule, shape, domain, doc, params=None, 
         raise ValueError(f"op {name!r}: operator {operator!r} already spells {taken!r}")
     op = Op(name, symbol, forward, tuple(vjp), shape, tuple(domain), doc, dict(params or {}),
             kinks, rule if callable(rule) else tuple(rule), reuses, notation, operator,
-            precedence, elementwise)
+            precedence, elementwise, spelling)
     OPS[name] = op
     return op
 
