@@ -272,8 +272,9 @@ def _source_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--var", action="append", default=[], metavar="NAME=SHAPE[:DOMAIN]",
                    help="with --expr: a leaf with seeded random values and a gradient, as W=2x3, "
                         "x=3, s=scalar; DOMAIN positive or spd draws from that domain")
-    p.add_argument("--const", action="append", default=[], metavar="NAME=NUMBER",
-                   help="with --expr: a number without a gradient, as alpha=0.5")
+    p.add_argument("--const", action="append", default=[], metavar="NAME=VALUE",
+                   help="with --expr: a number or array without a gradient, as alpha=0.5, "
+                        "mask=[[1,0],[0,1]] or idx=@idx.npy (integers serve as indices)")
     p.add_argument("--labels", action="append", default=[], metavar="NAME=I[,J,...]",
                    help="with --expr: integer class labels for softmax_ce, as y=2 or y=0,2,1")
     p.add_argument("--max-entries", type=int, default=limits.MAX_ENTRIES, metavar="N",

@@ -58,9 +58,9 @@ class _Builder:
 
     def where(self, node: ast.AST) -> str:
         part = ast.get_source_segment(self.text, node) or self.text
-        line = f" at line {node.lineno}" if "\n" in self.text and hasattr(node, "lineno") else ""
+        line = f" line {node.lineno}," if "\n" in self.text and hasattr(node, "lineno") else ""
         column = getattr(node, "col_offset", 0)
-        return f"{line} at column {column + 1}: {_excerpt(part)}"
+        return f" at{line} column {column + 1}: {_excerpt(part)}"
 
     def run(self, statements: list) -> Expr | float:
         """Statements ``name = expression`` (one per line or separated by ``;``), each
@@ -395,8 +395,9 @@ def parse(text: str, names: dict, grads: dict | None = None) -> Expr:
             warnings.simplefilter("ignore", SyntaxWarning)
             tree = ast.parse(text, mode="exec")
     except SyntaxError as err:
-        where = f" at line {err.lineno}" if "\n" in text and err.lineno else ""
-        where += f" at column {err.offset}" if err.offset else ""
+        place = [f"line {err.lineno}"] if "\n" in text and err.lineno else []
+        place += [f"column {err.offset}"] if err.offset else []
+        where = " at " + ", ".join(place) if place else ""
         raise ExpressionError(f"malformed expression{where}: {err.msg}: {_excerpt(text)}") from None
     except (RecursionError, MemoryError, ValueError):
         raise ExpressionError("expression nested too deeply") from None

@@ -11,6 +11,7 @@ so that claims can be judged at several independent random draws.
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import inspect
 import math
@@ -30,6 +31,7 @@ from .expr import parse
 from .graph import Expr, const, param
 from .claims import Draw, draw_in_domain, fresh_values, numbers_of, redraws
 from .limits import check_size, fresh_count
+from .literals import LiteralError, read_literal
 
 __all__ = ["Source", "SourceError", "builtin_source", "expression_source", "file_source",
            "parse_setting", "DOMAINS"]
@@ -205,6 +207,44 @@ def _labels(texts) -> dict:
     return labels
 
 
+def _is_array_text(text: str) -> bool:
+    return text.partition("=")[2].lstrip().startswith(("[", "@"))
+
+
+#: Longest array literal accepted after --const, in characters.
+MAX_ARRAY_TEXT = 100_000
+
+
+def _array_constant(text: str) -> tuple[str, np.ndarray]:
+    """``mask=[[1, 0], [0, 1]]`` (a nested list, read as a literal, never run) or
+    ``idx=@file.npy``: integers stay integers (indices, labels), other numbers are floats."""
+    name, _, raw = text.partition("=")
+    name, raw = _name(name), raw.strip()
+    if not name.isidentifier():
+        raise SourceError(f"--const takes NAME=VALUE, got {text!r}")
+    if raw.startswith("@"):
+        try:
+            array = np.load(raw[1:], allow_pickle=False)
+        except (OSError, ValueError, EOFError) as err:
+            raise SourceError(f"--const {name}: cannot read {raw[1:]!r} as a .npy array ({err})") from None
+    else:
+        if len(raw) > MAX_ARRAY_TEXT:
+            raise SourceError(f"--const {name}: an array literal longer than {MAX_ARRAY_TEXT} characters")
+        try:
+            value = read_literal(ast.parse(raw, mode="eval").body)
+            array = np.array(value)
+        except (SyntaxError, LiteralError, ValueError, RecursionError, MemoryError):
+            raise SourceError(f"--const {name}: not an array of numbers as [[1, 0], [0, 1]]: "
+                              f"{raw[:60]!r}") from None
+    if array.dtype == object or array.dtype.kind not in "iuf" or array.ndim == 0:
+        raise SourceError(f"--const {name}: an array needs numbers in rows of equal length, "
+                          f"got {array.dtype} of shape {array.shape}")
+    if array.dtype.kind == "f" and not np.all(np.isfinite(array)):
+        raise SourceError(f"--const {name}: the array holds NaN or infinity")
+    check_size(array.shape, f"--const {name}")
+    return name, array.astype(np.int64 if array.dtype.kind in "iu" else np.float64)
+
+
 def expression_source(text: str, variables=(), constants=(), labels=()) -> Source:
     """A loss typed as an expression over ``--var``, ``--const`` and ``--labels`` leaves.
 
@@ -212,12 +252,14 @@ def expression_source(text: str, variables=(), constants=(), labels=()) -> Sourc
     (uniform in [0.5, 2]) or ``:spd`` (A Aᵀ/n + I) after the shape.
     """
     declared = _variables(variables)
-    numbers_ = dict(parse_setting(c, "--const") for c in constants or ())
+    arrays = dict(_array_constant(c) for c in constants or () if _is_array_text(c))
+    numbers_ = dict(parse_setting(c, "--const") for c in constants or () if not _is_array_text(c))
     for name, value in numbers_.items():
         if not isinstance(value, numbers.Real):
-            raise SourceError(f"--const {name}: one number, got {value!r}")
+            raise SourceError(f"--const {name}: one number, or an array as [[1, 0], [0, 1]] "
+                              f"or @file.npy, got {value!r}")
     classes = _labels(labels)
-    seen = [n for n, _, _ in declared] + list(numbers_) + list(classes)
+    seen = [n for n, _, _ in declared] + list(numbers_) + list(arrays) + list(classes)
     duplicates = {n for n in seen if seen.count(n) > 1}
     if duplicates:
         raise SourceError(f"{sorted(duplicates)[0]!r} is declared twice")
@@ -229,11 +271,13 @@ def expression_source(text: str, variables=(), constants=(), labels=()) -> Sourc
             names[name] = param(name, draw_in_domain(shape, domain, rng))
         for name, value in chosen.items():
             names[name] = const(name, float(value))
-        for name, value in classes.items():
+        for name, value in [*arrays.items(), *classes.items()]:
             names[name] = const(name, value)
         return Graph(parse(text, names))
 
-    source = Source(text, build, {k: float(v) for k, v in numbers_.items()})
+    # a loss written on several lines is named on one, its statements joined by "; "
+    title = "; ".join(line.strip() for line in str(text).strip().splitlines() if line.strip())
+    source = Source(title, build, {k: float(v) for k, v in numbers_.items()})
     source.build(0)  # refuse a bad expression now, with its own message
     return source
 
