@@ -1,78 +1,21 @@
-"""The built-in course losses, one function each (see losses-reference in the README).
-
-Each takes its sizes as keyword arguments, small by default so that every value fits on
-a figure, and a ``seed`` for the random values; each returns an evaluated
-:class:`~graphviz_bp.Graph`::
-
-    >>> from graphviz_bp import losses
-    >>> g = losses.autoencoder(m=2, n=3, seed=0)
-    >>> g.grad("W").shape
-    (2, 3)
-"""
+"""The homework's losses: the autoencoder, the GP-LVM, the Swish net, the ReLU nets."""
 
 from __future__ import annotations
 
-import functools
-import inspect
 import numbers
 
 import numpy as np
 
-from .engine import Graph
-from .errors import GraphvizBPError
-from .functions import inv, logdet, relu, softmax_ce, sumsq, swish, trace
-from .graph import const, data, eye, param
-from .limits import check_size
+from ..engine import Graph
+from ..errors import GraphvizBPError
+from ..functions import inv, logdet, relu, softmax_ce, sumsq, swish, trace
+from ..graph import const, data, eye, param
+from ..limits import check_size
+from .common import builtin as _builtin, nonnegative as _nonnegative, normal as _normal
+from .common import positive as _positive, size as _size, sub as _sub
 
 __all__ = ["autoencoder", "gplvm_l1", "gplvm_l2", "gplvm", "fcnet_swish",
-           "two_layer_net", "fc_net", "BUILTINS"]
-
-
-def _size(loss: str, name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise GraphvizBPError(f"{loss}: {name} must be a positive integer, got {value!r}")
-    return int(value)
-
-
-def _positive(loss: str, name: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0:
-        raise GraphvizBPError(f"{loss}: {name} must be a positive number, got {value!r}")
-    return float(value)
-
-
-def _nonnegative(loss: str, name: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value >= 0:
-        raise GraphvizBPError(f"{loss}: {name} must be a number >= 0, got {value!r}")
-    return float(value)
-
-
-def _builtin(function):
-    """Mark the graph a built-in returns with its sizes, and with how to build it again at
-    other sizes (graph attributes ``sizes``, ``settings``, ``pinned``, ``remake``): claims
-    then hold only where they hold at every size. Sizes given by the caller are pinned."""
-    signature = inspect.signature(function)
-
-    @functools.wraps(function)
-    def build(*args, **kwargs):
-        bound = signature.bind(*args, **kwargs)
-        given = frozenset(bound.arguments) - {"seed"}
-        bound.apply_defaults()
-        g = function(*bound.args, **bound.kwargs)
-        settings = {k: v for k, v in bound.arguments.items() if k != "seed"}
-        g.nx.graph.update(
-            sizes={k: v for k, v in settings.items()
-                   if isinstance(v, numbers.Real) and not isinstance(v, bool)},
-            settings=settings, pinned=given,
-            remake=lambda seed, chosen: build(**chosen, seed=seed))
-        return g
-
-    return build
-
-
-def _normal(rng, loss: str, name: str, shape) -> np.ndarray:
-    """Standard normal values of ``shape``, refused before drawing when they are too many."""
-    check_size(shape, f"{loss}: {name}", count=False)
-    return rng.normal(size=shape)
+           "two_layer_net", "fc_net", "HOMEWORK"]
 
 
 @_builtin
@@ -182,10 +125,6 @@ def _relu_net(loss, hidden_dims, N, D, C, reg, seed) -> Graph:
     return Graph((data_loss + reg_loss).named("L"))
 
 
-def _sub(i: int) -> str:
-    return str(i).translate(str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉"))
-
-
 @_builtin
 def two_layer_net(N: int = 4, D: int = 3, H: int = 5, C: int = 3, reg: float = 0.1,
                   seed: int = 0) -> Graph:
@@ -200,8 +139,8 @@ def fc_net(hidden_dims=(4, 4), N: int = 4, D: int = 3, C: int = 3, reg: float = 
     return _relu_net("fc-net", hidden_dims, N, D, C, reg, seed)
 
 
-#: The built-in losses by their command-line names.
-BUILTINS = {
+#: The homework's losses by their command-line names.
+HOMEWORK = {
     "autoencoder": autoencoder,
     "gplvm-l1": gplvm_l1,
     "gplvm-l2": gplvm_l2,
