@@ -102,6 +102,19 @@ Expr.__iter__ = _iterate
 Expr.__len__ = _length
 
 
+def _comparison(test: str):
+    def compare(self, other):
+        return apply("compare", self, other, test=test)
+    compare.__doc__ = f"The mask self {test} other: 1 where it holds, else 0 (no gradient)."
+    return compare
+
+
+# < <= > >= give masks, as numpy's do; == and != keep comparing expressions as objects
+# (they are dictionary keys): write compare(a, b, test="==") for the mask.
+for _method, _test in (("__lt__", "<"), ("__le__", "<="), ("__gt__", ">"), ("__ge__", ">=")):
+    setattr(Expr, _method, _comparison(_test))
+
+
 def arange(n) -> Expr:
     """The integers 0 … n−1, a constant (as an index: ``S[arange(N), y]``)."""
     if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:

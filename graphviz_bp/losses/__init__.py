@@ -18,8 +18,12 @@ a figure, and a ``seed`` for the random values; each returns an evaluated
 from .homework import (HOMEWORK, autoencoder, fc_net, fcnet_swish, gplvm, gplvm_l1, gplvm_l2,
                        two_layer_net)
 
+from .course import (COURSE, batchnorm, dropout, embedding, huber, layernorm, logistic, mse,
+                     residual, svm)
+
 #: The built-in losses by their command-line names.
-BUILTINS = {**HOMEWORK}
+BUILTINS = {**HOMEWORK, **COURSE}
 
 __all__ = ["autoencoder", "gplvm_l1", "gplvm_l2", "gplvm", "fcnet_swish", "two_layer_net",
-           "fc_net", "BUILTINS"]
+           "fc_net", "svm", "logistic", "mse", "huber", "batchnorm", "layernorm", "dropout",
+           "embedding", "residual", "BUILTINS"]
