@@ -96,6 +96,12 @@ def reshape(draw, op):
 
 
 @st.composite
+def reshape_as(draw, op):
+    (shape,), params = draw(reshape(op))
+    return [OPS["reshape"].shape(shape, **params), shape], {}
+
+
+@st.composite
 def concatenate(draw, op):
     shape = draw(nonscalar)
     axis = draw(st.integers(-len(shape), len(shape) - 1))
@@ -104,5 +110,13 @@ def concatenate(draw, op):
     return [shape, tuple(other)], {"axis": axis}
 
 
-CASES = {"getitem": getitem, "unindex": unindex, "take": take, "untake": untake, "pick": pick,
-         "compare": compare, "where": where, "reshape": reshape, "concatenate": concatenate}
+@st.composite
+def part(draw, op):
+    (a, b), params = draw(concatenate(op))
+    joined = OPS["concatenate"].shape(a, b, **params)
+    return [joined, a if op.name == "leading" else b], params
+
+
+CASES = {"leading": part, "trailing": part, "getitem": getitem, "unindex": unindex, "take": take, "untake": untake, "pick": pick,
+         "compare": compare, "where": where, "reshape": reshape, "reshape_as": reshape_as,
+         "concatenate": concatenate}

@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 from ..errors import NumericalError, ShapeError
-from ..literals import Slice, as_numpy_index, index_text, literal_text
+from ..literals import as_numpy_index, index_text, literal_text
 from .core import Notation, defop
 from .shapes import broadcast_shape, shape_text
 
@@ -192,9 +192,16 @@ def _reshape_shape(a, shape=(), **_):
 
 defop("reshape", symbol="reshape", forward=lambda a, shape: np.reshape(a, shape),
       shape=_reshape_shape, vjp=(lambda g, out, a, shape: np.reshape(g, np.shape(a)),),
-      rule=lambda a, **_: (f"reshape(g, shape={literal_text(tuple(a))})",),
-      domain=("real",), params={"shape": ()},
+      rule=("reshape_as(g, a)",), domain=("real",), params={"shape": ()},
       doc="a with its entries, in C order, arranged as shape (one length may be -1)")
+
+# The gradient of a reshape takes the argument's shape back, whatever the sizes: a formula
+# written with reshape_as holds at every size, one with shape=(2, 4) only at that one.
+defop("reshape_as", symbol="reshape", forward=lambda g, a: np.reshape(g, np.shape(a)),
+      shape=lambda g, a, **_: _reshape_shape(g, shape=a), vjp=(None, None), rule=(None, None),
+      domain=("real", "real"), doc="g with its entries arranged in the shape of a",
+      notation=Notation("reshape({0}, shape of {1})",
+                        r"\operatorname{{reshape}}\left({0}\ \text{{as}}\ {1}\right)"))
 
 
 def _concatenate_shape(a, b, axis=0, **_):
@@ -206,19 +213,38 @@ def _concatenate_shape(a, b, axis=0, **_):
     return a[:axis] + (a[axis] + b[axis],) + a[axis + 1:]
 
 
-def _part(rank: int, axis: int, part: Slice) -> tuple:
-    axis = axis % rank
-    return (Slice(),) * axis + (part,)
+def _leading(g, a, axis=0):
+    """The first entries of g along axis, as many as a has there."""
+    return np.take(g, np.arange(np.shape(a)[axis]), axis=axis)
 
 
-def _concatenate_rules(a, b, axis=0, **_):
-    first, second = _part(len(a), axis, Slice(None, a[axis % len(a)])), _part(len(a), axis, Slice(a[axis % len(a)], None))
-    return (f"getitem(g, index={literal_text(first)})", f"getitem(g, index={literal_text(second)})")
+def _trailing(g, b, axis=0):
+    """The last entries of g along axis, as many as b has there."""
+    n = np.shape(g)[axis]
+    return np.take(g, np.arange(n - np.shape(b)[axis], n), axis=axis)
+
+
+def _part_shape(g, a, axis=0, **_):
+    axis = _axis_of(g, axis)
+    if len(a) != len(g) or a[axis] > g[axis]:
+        raise ShapeError(f"shapes {shape_text(g)} and {shape_text(a)} do not fit (axis {axis})")
+    return g[:axis] + (a[axis],) + g[axis + 1:]
+
+
+# The gradient of a concatenation is cut where the arguments met: written as "the leading
+# part of g, as long as a", it holds at every size, where g[:, :3] would hold at one.
+defop("leading", symbol="leading", forward=_leading, shape=_part_shape, vjp=(None, None),
+      rule=(None, None), domain=("real", "real"), params={"axis": 0},
+      doc="the first entries of g along axis, as many as a has (the gradient of concatenate)")
+
+defop("trailing", symbol="trailing", forward=_trailing, shape=_part_shape, vjp=(None, None),
+      rule=(None, None), domain=("real", "real"), params={"axis": 0},
+      doc="the last entries of g along axis, as many as b has (the gradient of concatenate)")
 
 
 defop("concatenate", symbol="concat", forward=lambda a, b, axis: np.concatenate([a, b], axis=axis),
       shape=_concatenate_shape,
-      vjp=(lambda g, out, a, b, axis: g[as_numpy_index(_part(np.ndim(a), axis, Slice(None, np.shape(a)[axis])))],
-           lambda g, out, a, b, axis: g[as_numpy_index(_part(np.ndim(a), axis, Slice(np.shape(a)[axis], None)))]),
-      rule=_concatenate_rules, domain=("real", "real"), params={"axis": 0},
+      vjp=(lambda g, out, a, b, axis: _leading(g, a, axis), lambda g, out, a, b, axis: _trailing(g, b, axis)),
+      rule=("leading(g, a, axis=axis)", "trailing(g, b, axis=axis)"), domain=("real", "real"),
+      params={"axis": 0},
       doc="a and b joined along axis; concatenate([a, b, c]) joins them two at a time")
