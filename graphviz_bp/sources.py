@@ -150,7 +150,7 @@ def builtin_source(name: str, settings=()) -> Source:
             raise SourceError(f"{key} has no size {setting!r} (it takes {', '.join(accepted)})")
     settings = {p: values.get(p, signature[p].default) for p in accepted}
     return Source(key, lambda seed, chosen: build(**chosen, seed=seed), settings,
-                  frozenset(values))
+                  frozenset(values) | getattr(build, "fixed", frozenset()))
 
 
 # ---------------------------------------------------------------- expressions

@@ -140,7 +140,8 @@ def test_symmetry_is_not_assumed_without_a_reason():
 STANDARD_MACROS = {"documentclass", "usepackage", "begin", "end", "section", "subsection",
                    "frac", "partial", "top", "odot", "left", "right", "operatorname", "text",
                    "tfrac", "log", "exp", "tanh", "sigma", "alpha", "beta", "lambda", "gamma",
-                   "lVert", "rVert", "sqrt", "sum", "mathbf", "mathrm", "nabla", "_"}
+                   "lVert", "rVert", "sqrt", "sum", "mathbf", "mathrm", "nabla", "_", "le", "ge", "ne",
+                   "max", "min", "delta", "mu", "varepsilon", "epsilon"}
 
 
 @pytest.mark.parametrize("name", sorted(losses.BUILTINS))

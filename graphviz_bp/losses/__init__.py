@@ -20,10 +20,11 @@ from .homework import (HOMEWORK, autoencoder, fc_net, fcnet_swish, gplvm, gplvm_
 
 from .course import (COURSE, batchnorm, dropout, embedding, huber, layernorm, logistic, mse,
                      residual, svm)
+from .networks import NETWORKS, attention, conv_net, lstm, rnn
 
 #: The built-in losses by their command-line names.
-BUILTINS = {**HOMEWORK, **COURSE}
+BUILTINS = {**HOMEWORK, **COURSE, **NETWORKS}
 
 __all__ = ["autoencoder", "gplvm_l1", "gplvm_l2", "gplvm", "fcnet_swish", "two_layer_net",
            "fc_net", "svm", "logistic", "mse", "huber", "batchnorm", "layernorm", "dropout",
-           "embedding", "residual", "BUILTINS"]
+           "embedding", "residual", "conv_net", "rnn", "lstm", "attention", "BUILTINS"]

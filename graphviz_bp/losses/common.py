@@ -33,10 +33,14 @@ def nonnegative(loss: str, name: str, value) -> float:
     return float(value)
 
 
-def builtin(function):
+def builtin(function=None, *, fixed: tuple = ()):
     """Mark the graph a built-in returns with its sizes, and with how to build it again at
     other sizes (graph attributes ``sizes``, ``settings``, ``pinned``, ``remake``): claims
-    then hold only where they hold at every size. Sizes given by the caller are pinned."""
+    then hold only where they hold at every size. Sizes given by the caller are pinned, and
+    so are the ``fixed`` ones, which the formulas themselves name (an RNN's formulas name
+    each time step h₁ … h_T, so T is not varied): ``@builtin(fixed=("T",))``."""
+    if function is None:
+        return lambda function: builtin(function, fixed=fixed)
     signature = inspect.signature(function)
 
     @functools.wraps(function)
@@ -49,10 +53,11 @@ def builtin(function):
         g.nx.graph.update(
             sizes={k: v for k, v in settings.items()
                    if isinstance(v, numbers.Real) and not isinstance(v, bool)},
-            settings=settings, pinned=given,
+            settings=settings, pinned=given | frozenset(fixed),
             remake=lambda seed, chosen: build(**chosen, seed=seed))
         return g
 
+    build.fixed = frozenset(fixed)
     return build
 
 

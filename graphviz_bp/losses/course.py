@@ -96,7 +96,7 @@ def _normalisation(loss: str, axis: int, N, D, seed) -> Graph:
     mu = mean(x, axis=axis, keepdims=True).named("mu", label="μ")
     xc = (x - mu).named("xc", label="x − μ")
     var = mean(xc ** 2, axis=axis, keepdims=True).named("var", label="σ²")
-    xhat = (xc / sqrt(var + eps)).named("xhat", label="x̂")
+    xhat = (xc / sqrt(var + eps)).named("xhat")
     out = (gamma * xhat + beta).named("out")
     return Graph((0.5 * sumsq(out - t)).named("L"))
 

@@ -7,10 +7,15 @@ reads these facts from :data:`OPS`. The stanzas are grouped by family:
 
 - :mod:`.arithmetic`: + − ⊙ ÷, negation, powers;
 - :mod:`.linalg`: @, outer, ᵀ, ⁻¹, log|·|, solve, tr;
-- :mod:`.elementwise`: exp, log, √, |·|, σ, swish, ReLU, tanh;
-- :mod:`.reductions`: Σ, mean, ‖·‖², expand;
+- :mod:`.elementwise`: exp, log, √, |·|, σ, swish, ReLU, tanh, softplus, log σ;
+- :mod:`.reductions`: Σ, mean, max, min, ‖·‖², expand;
+- :mod:`.selection`: maximum, minimum (entry by entry), clip;
 - :mod:`.classification`: softmax, log softmax, softmax-CE, onehot;
-- :mod:`.indicators`: 𝟙, step, sign (in formulas only; no gradient flows through them).
+- :mod:`.indexing`: x[:, 1:3], take, pick (S[arange(N), y]), comparisons, where, reshape,
+  concatenate;
+- :mod:`.indicators`: 𝟙, step, sign (in formulas only; no gradient flows through them);
+- :mod:`.convolution`: conv2d and max_pool2d (NCHW, as PyTorch), and the ops their
+  gradients are written with.
 
 Shape rules are in :mod:`.shapes`; the op record and :func:`defop`, which documents each
 field, in :mod:`.core`.
@@ -18,7 +23,7 @@ field, in :mod:`.core`.
 
 from .core import (BINARY_SYNTAX, OPS, UNARY_SYNTAX, Notation, Op, Shape, defop, latex_base,
                    operator_op, summing_to, unbroadcast, undefop)
-from . import arithmetic, linalg, elementwise, reductions, classification, indicators  # noqa: F401  the stanzas
+from . import arithmetic, linalg, elementwise, reductions, selection, classification, indicators, indexing, convolution  # noqa: F401  the stanzas
 from .classification import log_sum_exp
 from .elementwise import sigmoid
 

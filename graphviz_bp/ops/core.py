@@ -8,6 +8,7 @@ from typing import Callable
 
 import numpy as np
 
+from ..literals import Slice, index_text
 from .shapes import Shape, broadcast_shape
 
 __all__ = ["Op", "Notation", "OPS", "defop", "undefop", "unbroadcast", "summing_to", "Shape",
@@ -194,6 +195,9 @@ def latex_base(tex: str) -> str:
 def _short(value) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
+    if isinstance(value, tuple) and any(isinstance(v, Slice) or v is None or v is Ellipsis
+                                        for v in value):
+        return index_text(value)  # an index, as between brackets: [:, 4:6]
     return str(value)
 
 

@@ -1,4 +1,4 @@
-"""Elementwise functions: exp, log, √, |·|, σ, swish, ReLU, tanh."""
+"""Elementwise functions: exp, log, √, |·|, σ, swish, ReLU, tanh, softplus, log σ."""
 
 from __future__ import annotations
 
@@ -62,3 +62,17 @@ defop("relu", symbol="ReLU", forward=lambda a: np.maximum(a, 0.0), shape=same_sh
 defop("tanh", symbol="tanh", forward=np.tanh, shape=same_shape,
       vjp=(lambda g, out, a: g * (1.0 - out**2),), rule=("g * (1 - out ** 2)",),
       domain=("real",), doc="tanh a", elementwise=True, notation=_function("tanh", r"\tanh"))
+
+# softplus(a) = log(1 + eᵃ) as logaddexp(0, a), which adds log1p(e^−|a|) to max(a, 0): no
+# overflow at a = 800 (softplus = 800), and softplus(−50) = 1.9e-22 where log(1 + eᵃ)
+# would round to log(1) = 0. Its derivative is σ(a), accurate in both tails too.
+defop("softplus", symbol="softplus", forward=lambda a: np.logaddexp(0.0, a), shape=same_shape,
+      vjp=(lambda g, out, a: g * sigmoid(a),), rule=("g * sigmoid(a)",),
+      domain=("real",), doc="softplus(a) = log(1 + eᵃ), a smooth ReLU; softplus′ = σ",
+      elementwise=True, notation=_function("softplus", r"\operatorname{{softplus}}"))
+
+defop("log_sigmoid", symbol="log σ", forward=lambda a: -np.logaddexp(0.0, -a), shape=same_shape,
+      vjp=(lambda g, out, a: g * sigmoid(-a),), rule=("g * sigmoid(-a)",),
+      domain=("real",), doc="log σ(a) = −softplus(−a), finite where σ(a) rounds to 0 "
+                            "(log σ(−800) = −800); its derivative is σ(−a) = 1 − σ(a)",
+      elementwise=True, notation=_function("log σ", r"\log\sigma"))

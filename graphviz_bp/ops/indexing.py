@@ -49,7 +49,14 @@ defop("getitem", symbol="[{index}]", forward=_getitem, shape=_index_shape,
       doc="a[index] for a basic index: integers, slices, None (a new axis) and ...",
       notation=Notation(_subscript_text, _subscript_text, level=5, wrap=(5,)))
 
-defop("unindex", symbol="unindex", forward=_unindex, shape=lambda g, a, **_: a,
+def _unindex_shape(g, a, index=(), **_):
+    if tuple(g) != _index_shape(a, index):
+        raise ShapeError(f"unindex: g of shape {shape_text(g)} does not fill [{index_text(index)}] "
+                         f"of shape {shape_text(a)}")
+    return a
+
+
+defop("unindex", symbol="unindex", forward=_unindex, shape=_unindex_shape,
       vjp=(None, None), rule=(None, None), domain=("real", "real"), params={"index": ()},
       doc="zeros shaped like a, with g at a[index] (the gradient of a[index])",
       # as a textbook writes a gradient that is zero outside a block: (g at [:, 1:3], else 0)
@@ -103,7 +110,13 @@ defop("take", symbol="take", forward=_take, shape=_take_shape,
       doc="the slices of a at integer indices i along axis (an embedding lookup W[idx]); "
           "a slice taken twice sums both gradients")
 
-defop("untake", symbol="untake", forward=_untake, shape=lambda g, a, i, **_: a,
+def _untake_shape(g, a, i, axis=0, **_):
+    if tuple(g) != _take_shape(a, i, axis):
+        raise ShapeError(f"untake: g of shape {shape_text(g)} does not fit take of {shape_text(a)}")
+    return a
+
+
+defop("untake", symbol="untake", forward=_untake, shape=_untake_shape,
       vjp=(None, None, None), rule=(None, None, None), domain=("real", "real", "labels"),
       params={"axis": 0},
       doc="zeros shaped like a with g's slices summed in at indices i (the gradient of take)")

@@ -95,7 +95,7 @@ def reduction_axes(a: Shape, axis=None) -> tuple[int, ...]:
         return tuple(range(len(a)))
     items = tuple(axis) if isinstance(axis, (tuple, list)) else (axis,)
     if not all(_is_integer(k) for k in items):
-        raise ShapeError(f"axis must be None, an integer or a tuple of integers, got {axis!r}")
+        raise TypeError(f"axis must be None, an integer or a tuple of integers, got {axis!r}")
     if not isinstance(axis, (tuple, list)):
         return (_check_axis(a, axis),)
     axes = []
@@ -112,7 +112,7 @@ def reduction_axes(a: Shape, axis=None) -> tuple[int, ...]:
 
 def _check_keepdims(keepdims) -> None:
     if not isinstance(keepdims, (bool, np.bool_)):
-        raise ShapeError(f"keepdims must be True or False, got {keepdims!r}")
+        raise TypeError(f"keepdims must be True or False, got {keepdims!r}")
 
 
 def reduce_shape(a: Shape, axis=None, keepdims=False, **_) -> Shape:
@@ -132,7 +132,7 @@ def expand_shape(a: Shape, axis=None, **_) -> Shape:
         return a
     items = tuple(axis) if isinstance(axis, (tuple, list)) else (axis,)
     if not all(_is_integer(k) for k in items):
-        raise ShapeError(f"axis must be None, an integer or a tuple of integers, got {axis!r}")
+        raise TypeError(f"axis must be None, an integer or a tuple of integers, got {axis!r}")
     rank = len(a) + len(items)
     new = set()
     for k in items:
@@ -161,7 +161,7 @@ def permutation(a: Shape, axes=None) -> tuple[int, ...]:
         return tuple(range(len(a) - 1, -1, -1))
     items = tuple(axes) if isinstance(axes, (tuple, list)) else (axes,)
     if not all(_is_integer(k) for k in items):
-        raise ShapeError(f"axes must be None or a tuple of integers, got {axes!r}")
+        raise TypeError(f"axes must be None or a tuple of integers, got {axes!r}")
     normal = tuple(k % len(a) if -len(a) <= k < len(a) else None for k in items) if a else ()
     if len(items) != len(a) or sorted(k for k in normal if k is not None) != list(range(len(a))):
         raise ShapeError(f"axes {literal_text(items)} is not a permutation of the {len(a)} "
