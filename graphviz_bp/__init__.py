@@ -10,7 +10,7 @@
 import importlib.util
 
 from . import ops
-from .engine import Graph
+from .engine import Graph, value_of
 from .errors import (
     EngineNotFoundError,
     GraphvizBPError,
@@ -25,6 +25,8 @@ from .claims import check_claim
 from .gradcheck import check_gradients, relative_error
 from .symbolic import derive
 from .graph import FUNCTIONS, Expr, apply, const, data, param, to_networkx
+from . import interop  # noqa: F401  numpy's protocols on Expr
+from . import arrays  # noqa: F401  indexing, concatenate, stack, split, arange
 from .limits import size_limit
 
 from .functions import *  # noqa: F401,F403  bp.sumsq, bp.logdet, bp.eye, ...
@@ -50,7 +52,7 @@ else:  # drawing needs the graphviz package; the rest of graphviz-bp does not
 __version__ = "0.1.0"
 
 __all__ = [
-    "Graph", "Expr", "param", "data", "const", "apply", "to_networkx", "ops", "size_limit",
+    "Graph", "Expr", "param", "data", "const", "apply", "to_networkx", "ops", "size_limit", "value_of",
     "check_gradients", "relative_error", "check_claim", "derive", "render", "to_dot",
     "GraphvizBPError", "ShapeError", "SizeLimitError", "UnknownNameError", "NumericalError",
     "NameConflictError", "RenderError", "EngineNotFoundError",

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import networkx as nx
 import numpy as np
 
 from .engine import Graph
 from .errors import NumericalError
+from .ops import OPS
 
 __all__ = ["GradientCheck", "check_gradients", "relative_error"]
 
@@ -34,7 +36,8 @@ class GradientCheck:
     ok: bool
     step: float  # the shortest finite-difference step used for this leaf
     noise: float = 0.0  # the finite differences' own error (absolute): differences below it pass
-    note: str | None = None  # why the check could not be made, when it could not
+    note: str | None = None  # why the check could not be made, or what else it found
+    reaches: bool = True  # False when no gradient reaches the leaf: backprop's gradient is 0
 
 
 class _LeftDomain(Exception):
@@ -157,18 +160,29 @@ def check_gradients(g: Graph, wrt=None, *, tol: float = 1e-6, tol_sampled: float
     (directions and samples), or when |a − b| is within the quotient's own rounding
     error, 16 ε_mach max(1, |L|) / ε (``GradientCheck.noise``): float64 cannot tell such
     a and b apart. Where that rounding error exceeds 1% of s (a huge constant added to
-    the loss swamps its changes), nothing can be concluded: the leaf fails, with a note.
-    A wrong rule gives 1e-2 or more. The graph is left as it was found.
+    the loss swamps its changes), nothing can be concluded: the leaf fails, with a note;
+    unless s itself is below 16 ε_mach max(1, |L|), the loss's own rounding: then every
+    gradient is 0 as far as float64 can tell, and quotients 0 within their noise agree.
+    A wrong rule gives 1e-2 or more.
+
+    A leaf no gradient reaches (it enters the loss only through ops without a gradient,
+    such as ``step`` or ``ones_like``) has backprop's gradient 0, of the leaf's shape,
+    and is checked like any other: it passes when the loss does not change with it
+    (``reaches`` False, with a note saying so) and fails when it does, for then the loss
+    depends on the leaf through an op that passes no gradient back.
+    The graph is left as it was found.
     """
     names = [wrt] if isinstance(wrt, str) else list(wrt or g.leaves())
     rng = np.random.default_rng(seed)
     rounding = 16 * np.finfo(float).eps * max(1.0, abs(g.loss))
-    scale = max((float(np.max(np.abs(g.grad(n)), initial=0.0)) for n in g.leaves()),
-                default=0.0)
+    scale = max((float(np.max(np.abs(g.grad(n)), initial=0.0)) for n in g.leaves()
+                 if g.grad(n) is not None), default=0.0)
     floor = 1e-8 * scale
     results = []
     for name in names:
-        grad = np.asarray(g.grad(name), dtype=float)
+        reaches = g.grad(name) is not None
+        grad = (np.asarray(g.grad(name), dtype=float) if reaches
+                else np.zeros(g.nx.nodes[name]["shape"]))
         probe = _Probe(g, name)
         limit = tol if grad.size <= max_entries else tol_sampled
         steps, verdicts, errors = [], [], []
@@ -210,7 +224,10 @@ def check_gradients(g: Graph, wrt=None, *, tol: float = 1e-6, tol_sampled: float
         finally:
             probe.restore()
         noise = rounding / min(steps) if steps else float("inf")
-        if note is None and noise > 1e-2 * scale and scale > 0:
+        # Gradients below the loss's own rounding are 0 as far as float64 can tell
+        # (Σ softmax(A) along its axis is constant): nothing to resolve, and the
+        # quotients, 0 within their noise, agree.
+        if note is None and noise > 1e-2 * scale and scale > rounding:
             note = (f"finite differences cannot resolve ∇{name}: rounding in a loss of "
                     f"{g.loss:.3g} makes them uncertain by {noise:.2g}, more than 1% of the "
                     f"gradients ({scale:.2g})")
@@ -218,6 +235,34 @@ def check_gradients(g: Graph, wrt=None, *, tol: float = 1e-6, tol_sampled: float
                 note += "; check the loss without its large constant terms"
         error = max(errors, default=float("nan"))
         ok = note is None and all(verdicts)
+        if not reaches and note is None:
+            note = _unreached_note(g, name, ok)
         results.append(GradientCheck(name, grad.shape, method, error, ok,
-                                     min(steps, default=step), noise, note))
+                                     min(steps, default=step), noise, note, reaches))
     return results
+
+
+def _unreached_note(g: Graph, name: str, agree: bool) -> str:
+    """What a leaf no gradient reaches shows: finite differences agree that its gradient
+    is 0, or the loss changes with it and yet no gradient flows back to it."""
+    blocking = _blocking_ops(g.nx, name)
+    through = ""
+    if blocking:
+        kind = "an op" if len(blocking) == 1 else "ops"
+        through = f": it enters the loss only through {' and '.join(blocking)}, {kind} without a gradient"
+    if agree:
+        return f"no gradient reaches {name}, so its gradient is 0{through}; finite differences agree"
+    return (f"the loss changes with {name}, but no gradient flows back to it{through}; "
+            "finite differences are not 0")
+
+
+def _blocking_ops(G, name: str) -> list[str]:
+    """The ops below ``name`` that take it, or what is computed from it, in a slot
+    without a VJP: where its way back to the loss is cut."""
+    below = nx.descendants(G, name) | {name}
+    found = []
+    for u, v, k in G.edges(keys=True):
+        op = G.nodes[v]["op"]
+        if u in below and op is not None and OPS[op].vjp[k] is None and op not in found:
+            found.append(op)
+    return found

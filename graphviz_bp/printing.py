@@ -95,7 +95,9 @@ def to_expr(t: Term) -> str:
         return f"{wrap(t.args[0], 5)}{token}"
     if token is not None:
         return f"{token}{wrap(t.args[0], level)}"
-    keywords = [f"{k}={literal_text(v)}" for k, v in t.params if v is not None]
+    keywords = [f"{k}={literal_text(v)}" for k, v in t.params  # defaults go without saying
+                if v is not None and not (k in op.params and v == op.params[k]
+                                          and type(v) is type(op.params[k]))]
     return f"{t.op}({', '.join([*(to_expr(a) for a in t.args), *keywords])})"
 
 

@@ -146,12 +146,15 @@ def check_data(source: str, gradients, claims, g: Graph | None = None) -> dict:
     """The ``check --json`` document; with ``g``, where NaN or Inf first appeared.
 
     ``checked`` counts the gradients and claims judged: a loss with no param or input leaf
-    a gradient reaches, and no claim, has nothing to check (``ok`` is then true, and the
-    text report says that nothing was checked).
+    and no claim has nothing to check (``ok`` is then true, and the text report says that
+    nothing was checked). A gradient's ``shape`` is its leaf's; ``reaches`` is false for a
+    leaf no gradient reaches, whose gradient is 0 (its ``note`` says what finite
+    differences found).
     """
     grads = [{"wrt": r.wrt, "shape": list(r.shape), "method": r.method,
               "max_rel_error": None if not np.isfinite(r.max_rel_error) else float(r.max_rel_error),
-              "noise": float(r.noise), "ok": bool(r.ok), "note": r.note} for r in gradients]
+              "noise": float(r.noise), "ok": bool(r.ok), "note": r.note,
+              "reaches": bool(r.reaches)} for r in gradients]
     judged = [{"wrt": c.wrt, "expr": c.expr, "ok": bool(c.ok), "trials": c.trials,
                "max_rel_error": None if c.max_rel_error is None else float(c.max_rel_error),
                "reason": c.error, "varied": list(c.varied), "warning": c.warning}
@@ -197,8 +200,8 @@ def check_text(data: dict) -> str:
         if c["warning"]:
             lines.append(f"      warning: {c['warning']}")
     if not data.get("checked", 1):
-        lines.append("nothing was checked: no param or input leaf reaches the loss with a "
-                     "gradient, and no claim was given")
+        lines.append("nothing was checked: the loss has no param or input leaf, and no "
+                     "claim was given")
     else:
         lines.append("all checks pass" if data["ok"] else "some checks FAILED")
     return "\n".join(lines)

@@ -205,7 +205,7 @@ def test_check_passes_every_builtin(name):
     assert set(doc) == CHECK_KEYS and doc["ok"] and doc["source"] == name
     assert doc["checked"] == len(doc["gradients"]) > 0
     for r in doc["gradients"]:
-        assert set(r) == {"wrt", "shape", "method", "max_rel_error", "noise", "ok", "note"}
+        assert set(r) == {"wrt", "shape", "method", "max_rel_error", "noise", "ok", "note", "reaches"}
         assert r["ok"] and r["max_rel_error"] < 1e-6 and r["method"] == "entries"
 
 

@@ -8,6 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes, mutually_broadcastable_shapes
 
+from cases_convolution import CASES as CONVOLUTION_CASES
+from cases_indexing import CASES as INDEXING_CASES
+from cases_reductions import CASES as REDUCTION_CASES
 from conftest import central_differences, sample
 from graphviz_bp import NumericalError, ShapeError
 from graphviz_bp.ops import OPS, summing_to, unbroadcast
@@ -102,6 +105,9 @@ CASES = {
     "size": unary, "rows": unary,
     "onehot": cross_entropy,
 }
+CASES.update(REDUCTION_CASES)
+CASES.update(INDEXING_CASES)
+CASES.update(CONVOLUTION_CASES)
 
 
 def test_every_op_has_a_case():
@@ -111,8 +117,9 @@ def test_every_op_has_a_case():
 def inputs(op, arg_shapes, params, seed):
     rng = np.random.default_rng(seed)
     classes = None
-    if op.name in ("softmax_ce", "onehot"):
-        classes = arg_shapes[0][params["axis"]]
+    if "labels" in op.domain:  # indices into the axis of the argument they select from
+        selected = arg_shapes[1] if op.name == "untake" else arg_shapes[0]
+        classes = selected[params["axis"]]
     return [sample(domain, shape, rng, classes) for domain, shape in zip(op.domain, arg_shapes)]
 
 
@@ -212,7 +219,7 @@ def test_symbolic_rule_equals_the_vjp(name, data, seed):
     args = inputs(op, arg_shapes, params, seed)
     out = np.asarray(op.forward(*args, **params))
     g = np.random.default_rng(seed + 1).normal(size=out.shape)
-    values = {"g": g, "out": out, **dict(zip("ab", args))}
+    values = {"g": g, "out": out, **dict(zip("abc", args))}
     shapes = {"a": np.shape(args[0]), "out": out.shape,
               **({"b": np.shape(args[1])} if len(args) > 1 else {})}
     numbers = {(fn, k): (int(np.prod(s)) if fn == "size" else (s[0] if s else 1))

@@ -98,7 +98,8 @@ def _extreme_rules(below: str):
     def rules(a, axis=None, keepdims=False, **_):
         peak, g = ("out", "g") if keepdims else ("expand(out, axis=axis)", "expand(g, axis=axis)")
         hit = f"1 - step({below.format(out=peak)})"
-        return (f"{g} * ({hit}) / sum({hit}, axis=axis, keepdims=True)",)
+        count = f"sum({hit})" if axis is None else f"sum({hit}, axis=axis, keepdims=True)"
+        return (f"{g} * ({hit}) / {count}",)
     return rules
 
 

@@ -11,6 +11,7 @@ import numbers
 
 import numpy as np
 
+from ..literals import literal_text
 from .core import Notation, defop
 from .shapes import broadcast_shape
 
@@ -67,7 +68,11 @@ def _inside(a, lo=None, hi=None):
 
 
 def _clip_rules(a, lo=None, hi=None, **_):
-    factors = ["g"] + ([] if lo is None else ["step(a - lo)"]) + ([] if hi is None else ["step(hi - a)"])
+    factors = ["g"]
+    if lo is not None:  # [a + ½ > 0] rather than [a − −½ > 0]
+        factors.append(f"step(a + {literal_text(-float(lo))})" if lo < 0 else "step(a - lo)")
+    if hi is not None:
+        factors.append("step(hi - a)")
     return (" * ".join(factors),)
 
 
