@@ -4,7 +4,7 @@ CASES in test_ops.py): axes as None, an integer or a tuple, negative ones too, k
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes, mutually_broadcastable_shapes
 
-shapes = array_shapes(min_dims=0, max_dims=3, max_side=4)
+from strategies import binary_broadcast, shapes, unary
 sides = st.integers(1, 4)
 
 
@@ -26,17 +26,6 @@ def some_axes(draw, rank: int):
 def reduction(draw, op):
     shape = draw(shapes)
     return [shape], {"axis": draw(some_axes(len(shape))), "keepdims": draw(st.booleans())}
-
-
-@st.composite
-def unary(draw, op):
-    return [draw(shapes)], {}
-
-
-@st.composite
-def binary_broadcast(draw, op):
-    pair = draw(mutually_broadcastable_shapes(num_shapes=2, max_dims=3, max_side=4))
-    return list(pair.input_shapes), {}
 
 
 @st.composite

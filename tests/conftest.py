@@ -34,6 +34,18 @@ def central_differences(f, x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
     return out
 
 
+def numeric_gradients(op, args, params, upstream):
+    """∂⟨upstream, op(args)⟩/∂ each argument, by central differences: the VJPs of an op."""
+    grads = []
+    for k in range(len(args)):
+        def projected(value, k=k):
+            moved = list(args)
+            moved[k] = value
+            return float(np.sum(upstream * op.forward(*moved, **params)))
+        grads.append(central_differences(projected, args[k]))
+    return grads
+
+
 def assert_close(actual, expected, rtol=1e-9):
     """Entrywise relative closeness in float64, with an absolute floor at rtol × the scale."""
     actual, expected = np.asarray(actual, dtype=float), np.asarray(expected, dtype=float)

@@ -7,6 +7,7 @@ M Mᵀ + n I), so forward values stay finite and finite differences stay meaning
 
 import numpy as np
 from hypothesis import strategies as st
+from hypothesis.extra.numpy import array_shapes, mutually_broadcastable_shapes
 
 import graphviz_bp as bp
 from graphviz_bp import ShapeError
@@ -118,3 +119,19 @@ def build(loss) -> "bp.Graph | None":
         return bp.Graph(loss)
     except ShapeError:
         return None
+
+
+# ---------------------------------------------------------------- argument shapes of ops
+
+shapes = array_shapes(min_dims=0, max_dims=3, max_side=4)
+
+
+@st.composite
+def unary(draw, op):
+    return [draw(shapes)], {}
+
+
+@st.composite
+def binary_broadcast(draw, op):
+    pair = draw(mutually_broadcastable_shapes(num_shapes=2, max_dims=3, max_side=4))
+    return list(pair.input_shapes), {}

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import graphviz_bp as bp
-from conftest import assert_close, central_differences
+from conftest import assert_close, numeric_gradients
 from graphviz_bp import ShapeError
 from graphviz_bp.claims import check_claim
 from graphviz_bp.engine import value_of
@@ -101,18 +101,6 @@ def test_max_pool2d_is_pytorchs(x_shape, kernel_size, stride):
 
 
 # ---------------------------------------------------------------- gradients
-
-
-def numeric_gradients(op, args, params, upstream):
-    """∂⟨upstream, op(args)⟩/∂ each argument, by central differences."""
-    grads = []
-    for k in range(len(args)):
-        def projected(value, k=k):
-            moved = list(args)
-            moved[k] = value
-            return float(np.sum(upstream * op.forward(*moved, **params)))
-        grads.append(central_differences(projected, args[k]))
-    return grads
 
 
 @pytest.mark.parametrize("x_shape, w_shape, stride, padding", CONVOLUTIONS)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from hypothesis.extra.numpy import array_shapes, mutually_broadcastable_shapes
+from hypothesis.extra.numpy import array_shapes
 
 from cases_convolution import CASES as CONVOLUTION_CASES
 from cases_indexing import CASES as INDEXING_CASES
@@ -14,21 +14,10 @@ from cases_reductions import CASES as REDUCTION_CASES
 from conftest import central_differences, sample
 from graphviz_bp import NumericalError, ShapeError
 from graphviz_bp.ops import OPS, summing_to, unbroadcast
+from strategies import binary_broadcast, shapes, unary
 
-shapes = array_shapes(min_dims=0, max_dims=3, max_side=4)
 nonscalar = array_shapes(min_dims=1, max_dims=3, max_side=4)
 sides = st.integers(1, 4)
-
-
-@st.composite
-def unary(draw, op):
-    return [draw(shapes)], {}
-
-
-@st.composite
-def binary_broadcast(draw, op):
-    pair = draw(mutually_broadcastable_shapes(num_shapes=2, max_dims=3, max_side=4))
-    return list(pair.input_shapes), {}
 
 
 @st.composite

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import graphviz_bp as bp
-from conftest import central_differences
+from conftest import numeric_gradients
 from graphviz_bp import GraphvizBPError, ShapeError, const
 from graphviz_bp.engine import value_of
 from graphviz_bp.expr import parse
@@ -44,15 +44,7 @@ def rule_values(name, args, g, **params):
 
 def numeric_vjps(name, args, g, **params):
     op = OPS[name]
-    params = {**op.params, **params}
-    found = []
-    for k in range(len(args)):
-        def projected(value, k=k):
-            moved = list(args)
-            moved[k] = value
-            return float(np.sum(g * op.forward(*moved, **params)))
-        found.append(central_differences(projected, args[k]))
-    return found
+    return numeric_gradients(op, args, {**op.params, **params}, g)
 
 
 rng = np.random.default_rng(2024)
