@@ -90,9 +90,13 @@ def parse_claim(text: str) -> tuple[str, str]:
 
 
 def check_claim(g: Graph, wrt: str, text: str, *, redraw: Callable[[int], Draw] | None = None,
-                sizes: dict | None = None, trials: int = 3, tol: float = 1e-6,
+                sizes: dict | None = None, trials: int | None = None, tol: float = 1e-6,
                 seed: int = 0) -> ClaimResult:
     """Judge the claimed ∇_wrt L on graph ``g`` and on ``trials − 1`` fresh draws.
+
+    By default 3 draws for a smooth loss, and :data:`PIECEWISE_TRIALS` for one with kinks
+    (ReLU, max, a comparison): a claim wrong only on some pieces (a Huber threshold at ½δ
+    instead of δ) must meet those pieces to be caught.
 
     ``redraw(i)`` gives the i-th fresh draw (a :class:`Draw`); without it, the draws are
     made on ``g`` itself (new leaf values and constants, put back afterwards). In the
@@ -100,6 +104,8 @@ def check_claim(g: Graph, wrt: str, text: str, *, redraw: Callable[[int], Draw] 
     ``grad(NAME)`` is backprop's gradient at NAME. A claim holds when at every draw its
     value has the gradient's shape and agrees with it to ``tol`` (relative).
     """
+    if trials is None:
+        trials = PIECEWISE_TRIALS if _piecewise(g) else 3
     if not 1 <= trials <= MAX_TRIALS:
         raise GraphvizBPError(f"a claim is judged at 1 to {MAX_TRIALS} draws, got {trials}")
     wrt = _target(g, wrt)
@@ -215,6 +221,14 @@ def _tautology(text: str, wrt: str) -> str | None:
 
 
 # ---------------------------------------------------------------- fresh draws
+
+
+#: Draws a claim on a loss with kinks is judged at by default.
+PIECEWISE_TRIALS = 30
+
+
+def _piecewise(g: Graph) -> bool:
+    return any(OPS[op].kinks is not None for _, op in g.nx.nodes(data="op") if op is not None)
 
 
 def draw_in_domain(shape, domain: str, rng: np.random.Generator) -> np.ndarray:

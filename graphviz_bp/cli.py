@@ -212,9 +212,9 @@ def cmd_check(args) -> int:
     from .gradcheck import check_gradients
     from .report import check_data, check_text, to_json
 
-    if args.trials < 1:
+    if args.trials is not None and args.trials < 1:
         raise UsageError(f"--trials must be at least 1, got {args.trials}")
-    if args.trials > MAX_TRIALS:
+    if args.trials is not None and args.trials > MAX_TRIALS:
         raise UsageError(f"--trials must be at most {MAX_TRIALS:,}, got {args.trials:,} "
                          "(each trial builds and evaluates the graph again)")
     _stream(1)
@@ -335,8 +335,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--claim", action="append", default=[], metavar="NAME=EXPR",
                    help='a claimed gradient ∇_NAME L, repeatable: --claim "W2=grad(z2) @ h1.T"; '
                         "names are the graph's nodes and sizes, grad(NODE) is backprop's gradient")
-    p.add_argument("--trials", type=int, default=3,
-                   help="independent random draws each claim must hold at (default 3)")
+    p.add_argument("--trials", type=int, default=None,
+                   help="independent random draws each claim must hold at (default 3, "
+                        "and 30 for a loss with kinks such as ReLU, max or a comparison)")
     p.add_argument("--json", action="store_true", help="the report as JSON")
     p.set_defaults(run=cmd_check)
 
