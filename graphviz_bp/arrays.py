@@ -19,15 +19,16 @@ from .graph import COMPOSITES, Expr, apply, as_expr
 from .limits import check_size
 from .literals import Slice
 
-__all__ = ["index", "arange", "concatenate", "stack", "split"]
+__all__ = ["index", "index_leaf", "arange", "concatenate", "stack", "split"]
 
 
 def _is_index_array(item) -> bool:
     return isinstance(item, (Expr, np.ndarray, list))
 
 
-def _integer_leaf(item) -> Expr:
-    """An integer array used as an index: an integer constant of the loss."""
+def index_leaf(item) -> Expr:
+    """An integer array used as an index: an integer constant of the loss (an Expr
+    holding integers, or integers given as an array or a list)."""
     if isinstance(item, Expr):
         if item.kind != "const" or item.value is None or np.asarray(item.value).dtype.kind not in "iu":
             raise GraphvizBPError(f"an array index must be integer constants (labels, arange(n)), "
@@ -73,7 +74,7 @@ def index(x, key):
             basic.append(item)
         return apply("getitem", x, index=tuple(basic))
     whole = [item == slice(None) or item == Slice() for item in key]
-    leaves = {k: _integer_leaf(key[k]) for k in arrays}
+    leaves = {k: index_leaf(key[k]) for k in arrays}
     if len(arrays) == 1 and all(whole[k] for k in range(len(key)) if k != arrays[0]):
         (k,) = arrays
         return apply("take", x, leaves[k], axis=k)
@@ -146,7 +147,7 @@ def split(x, sections, axis: int = 0) -> list:
     """``x`` cut along ``axis`` into ``sections`` equal parts (an integer) or at the given
     indices (a tuple), as numpy's split: the LSTM's gates ``i, f, o, g = split(a, 4, axis=1)``."""
     x = as_expr(x)
-    if not -x.ndim <= axis < x.ndim if x.ndim else True:
+    if not -x.ndim <= axis < x.ndim:  # (a scalar has no axis to split)
         raise GraphvizBPError(f"split: axis {axis} is out of range for shape {x.shape}")
     axis %= x.ndim
     length = x.shape[axis]
@@ -155,8 +156,12 @@ def split(x, sections, axis: int = 0) -> list:
             raise GraphvizBPError(f"split: {length} entries along axis {axis} do not split "
                                   f"into {sections} equal parts")
         cuts = [length // sections * k for k in range(1, sections)]
-    else:
+    elif isinstance(sections, (tuple, list)) and all(
+            isinstance(c, numbers.Integral) and not isinstance(c, bool) for c in sections):
         cuts = [int(c) for c in sections]
+    else:
+        raise GraphvizBPError(f"split takes a number of equal parts or a tuple of integer "
+                              f"cut points, got {sections!r}")
     bounds = [0, *cuts, length]
     return [apply("getitem", x, index=(Slice(),) * axis + (Slice(start, stop),))
             for start, stop in zip(bounds, bounds[1:])]

@@ -37,7 +37,7 @@ from .ops import OPS
 from .printing import to_text
 from .terms import Grad, Name
 
-__all__ = ["ClaimResult", "Draw", "check_claim", "parse_claim", "fresh_values", "redraws",
+__all__ = ["ClaimResult", "Draw", "check_claim", "parse_claim", "target", "fresh_values", "redraws",
            "draw_in_domain", "numbers_of",
            "vary_constants", "vary_settings", "MAX_TRIALS"]
 
@@ -108,7 +108,7 @@ def check_claim(g: Graph, wrt: str, text: str, *, redraw: Callable[[int], Draw] 
         trials = PIECEWISE_TRIALS if _piecewise(g) else 3
     if not 1 <= trials <= MAX_TRIALS:
         raise GraphvizBPError(f"a claim is judged at 1 to {MAX_TRIALS} draws, got {trials}")
-    wrt = _target(g, wrt)
+    wrt = target(g, wrt)
     warning = _tautology(text, wrt) or _printed_tautology(g, text, wrt)
     restore = None
     sizes = g.nx.graph.get("sizes", {}) if sizes is None else sizes
@@ -185,7 +185,7 @@ def _juxtaposes(text: str) -> bool:
     return re.search(r"[\w)]\s+[\w(]", text) is not None
 
 
-def _target(g: Graph, wrt: str) -> str:
+def target(g: Graph, wrt: str) -> str:
     """The node a claim is about: its id, or its name or label as derive prints them (α, K⁻¹)."""
     if wrt in g.nx:
         return wrt

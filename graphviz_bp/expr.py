@@ -41,7 +41,7 @@ __all__ = ["parse", "ExpressionError", "MAX_LENGTH", "MAX_EXPONENT", "MAX_EYE"]
 MAX_LENGTH = 10_000
 #: Largest |p| in ``a ** p``.
 MAX_EXPONENT = 1_000
-#: Largest n in ``eye(n)``.
+#: Largest n in ``eye(n)`` and ``arange(n)``.
 MAX_EYE = 5_000
 
 _TOKENS = {syntax[0]: token for token, syntax in BINARY_SYNTAX.items()}
@@ -193,7 +193,7 @@ class _Builder:
             hint = did_you_mean(name, [*FUNCTIONS, "grad"])
             self.fail(f"unknown function {name!r}{hint}", node)
         if name == "eye":
-            return self._eye(node)
+            return self._counted("eye", node, "the size of eye", "3")
         if any(isinstance(a, ast.Starred) for a in node.args) or any(k.arg is None for k in node.keywords):
             self.fail("* and ** arguments are not allowed", node)
         if name in COMPOSITE_PARAMS:
@@ -225,26 +225,20 @@ class _Builder:
                 self.fail(f"{name} takes no keyword {keyword.arg!r}", keyword)
             keywords[keyword.arg] = self._parameter(keyword.value, f"{keyword.arg} of {name}")
         if name == "arange":
-            if len(node.args) != 1 or node.keywords:
-                self.fail("arange takes one integer, as arange(N)", node)
-            n = self._integer(node.args[0], "the length of arange")
-            if not 1 <= n <= MAX_EYE:
-                self.fail(f"arange(n) needs 1 <= n <= {MAX_EYE}", node)
-            return FUNCTIONS["arange"](n)
+            return self._counted("arange", node, "the length of arange", "N")
         if not node.args:
             self.fail(f"{name} needs arguments", node)
-        first = node.args[0]
-        arrays = ([self.build(a) for a in first.elts] if isinstance(first, (ast.List, ast.Tuple))
-                  else [self.build(first)])
-        rest = node.args[1:]
-        if name == "split":
+        first, rest = node.args[0], node.args[1:]
+        if isinstance(first, (ast.List, ast.Tuple)):  # concatenate([a, b, c], 1), as numpy
+            arrays = [self.build(a) for a in first.elts]
+        elif name == "split":
             if not rest:
                 self.fail("split takes an array and a number of parts, as split(a, 4, axis=1)", node)
+            arrays = [self.build(first)]
             keywords = {"sections": self._parameter(rest[0], "the parts of split"), **keywords}
             rest = rest[1:]
-        elif not isinstance(first, (ast.List, ast.Tuple)):
-            arrays += [self.build(a) for a in rest if not isinstance(a, ast.Constant)]
-            rest = [a for a in rest if isinstance(a, ast.Constant)]
+        else:  # concatenate(a, b, axis=1): the op as formulas print it, axis by keyword
+            arrays, rest = [self.build(a) for a in node.args], []
         if len(rest) > 1 or (rest and "axis" in keywords):
             self.fail(f"{name} takes a list of arrays and axis", node)
         if rest:
@@ -272,6 +266,10 @@ class _Builder:
                 (literal,) = read_index(item)
                 key.append(literal)
             except LiteralError:
+                number = self._size(self.names.get(item.id)) if isinstance(item, ast.Name) else None
+                if number is not None:  # X[k] for a constant k = 2
+                    key.append(self._integer(item, "an index"))
+                    continue
                 array = self.build(item)
                 if not isinstance(array, Expr):
                     self.fail("an index must be an integer", item)
@@ -320,13 +318,14 @@ class _Builder:
             self.fail(f"no gradient at {name!r}{hint}", node)
         return self.grads[name]
 
-    def _eye(self, node):
+    def _counted(self, name, node, what: str, example: str):
+        """``eye(n)`` or ``arange(n)``: one integer, a number or a size by name."""
         if len(node.args) != 1 or node.keywords:
-            self.fail("eye takes one integer, as eye(3)", node)
-        n = self._integer(node.args[0], "the size of eye")
+            self.fail(f"{name} takes one integer, as {name}({example})", node)
+        n = self._integer(node.args[0], what)
         if not 1 <= n <= MAX_EYE:
-            self.fail(f"eye(n) needs 1 <= n <= {MAX_EYE}", node)
-        return FUNCTIONS["eye"](n)
+            self.fail(f"{name}(n) needs 1 <= n <= {MAX_EYE}", node)
+        return FUNCTIONS[name](n)
 
     def _number(self, node) -> float | None:
         """The value of a part made of numbers only (``-1``, ``2**-1``), else None."""

@@ -33,7 +33,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import GraphvizBPError
-from .graph import Expr, apply, as_expr
+from .arrays import COMPOSITE_PARAMS, index_leaf
+from .graph import COMPOSITES, FUNCTIONS, Expr, apply
 from .ops import OPS
 
 __all__ = ["NUMPY", "REFUSED", "NumpyMapping", "numpy_name"]
@@ -47,8 +48,9 @@ class NumpyMapping:
         numpy's names of the arguments that become the op's arguments, in order
         (``x1``, ``x2``… for ufuncs);
     ``sequence``
-        the numpy argument holding a list of arrays whose items become the op's
-        arguments (``np.concatenate(arrays)``);
+        the numpy argument holding a list of arrays, handed as a list to the function
+        of :data:`~graphviz_bp.graph.COMPOSITES` that ``op`` names (``np.concatenate(arrays)``
+        is :func:`graphviz_bp.arrays.concatenate`);
     ``params``
         numpy argument → the op's parameter of that meaning. Passed when the op has that
         parameter; otherwise the argument must have numpy's neutral value (``keepdims=False``);
@@ -64,17 +66,13 @@ class NumpyMapping:
     ``neutral``
         argument → a test ``(value, operand shapes)`` of values meaning the op's own
         behaviour when the op lacks the parameter (``np.transpose(a, (1, 0))`` of a matrix);
-    ``each``
-        an op applied to every item of ``sequence`` first, with the same parameters
-        (``np.stack`` is ``expand`` of each, then ``concatenate``);
     ``prepare``
         ``prepare(name, arguments, shapes)`` → the arguments to use, for numpy meanings
         that need a look at the shapes; it raises where numpy means something else;
     ``hint``
         what to write while the op is not in the table.
 
-    A two-argument op given a sequence joins its items two at a time, as numpy's
-    ``concatenate([a, b, c])`` does. numpy's defaults are passed on, never the op's own:
+    numpy's defaults are passed on, never the op's own:
     ``np.take`` without ``axis`` means something else than ``take``'s ``axis=0``.
     """
 
@@ -87,7 +85,6 @@ class NumpyMapping:
     integers: tuple[str, ...] = ()
     fixed: dict = field(default_factory=dict)
     neutral: dict = field(default_factory=dict)
-    each: str | None = None
     prepare: Callable | None = None
     hint: str | None = None
 
@@ -172,8 +169,7 @@ NUMPY: dict[str, NumpyMapping] = {
     "np.linalg.solve": NumpyMapping("solve", ("a", "b")),
     "np.reshape": NumpyMapping("reshape", ("a",), params={"shape": "shape", "newshape": "shape"}),
     "np.concatenate": NumpyMapping("concatenate", sequence="arrays", params={"axis": "axis"}),
-    "np.stack": NumpyMapping("concatenate", sequence="arrays", params={"axis": "axis"},
-                             each="expand"),
+    "np.stack": NumpyMapping("stack", sequence="arrays", params={"axis": "axis"}),
     "np.where": NumpyMapping("where", ("condition", "x", "y")),
     "np.clip": NumpyMapping("clip", ("a",), operands_or_params={
         "a_min": "lo", "a_max": "hi", "min": "lo", "max": "hi"},
@@ -206,7 +202,16 @@ def numpy_name(function) -> str:
 
 def available() -> list[str]:
     """The numpy names that work on an Expr now: those whose op is in the table."""
-    return sorted(name for name, mapping in NUMPY.items() if mapping.op in OPS)
+    return sorted(name for name, mapping in NUMPY.items() if _exists(mapping.op))
+
+
+def _exists(name: str) -> bool:
+    return name in OPS or name in COMPOSITES
+
+
+def _parameters(name: str):
+    """The parameters of an op of the table, or of a function of several ops."""
+    return OPS[name].params if name in OPS else COMPOSITE_PARAMS[name]
 
 
 def _instead(hint: str | None = None) -> str:
@@ -226,23 +231,12 @@ def _operand(value):
     return value
 
 
-def _indices(value):
-    """Indices as an integer const leaf: as_expr would make them float64."""
-    if isinstance(value, Expr):
-        return value
-    array = np.asarray(value)
-    if array.dtype.kind not in "iu":
-        raise GraphvizBPError(f"indices must be integers, got {array.dtype}")
-    return Expr("const", shape=array.shape, value=array.copy(), label="indices")
-
-
 def _build(name: str, mapping: NumpyMapping, arguments: dict, defaults: dict):
     """The op of ``mapping`` applied to numpy's ``arguments`` (name → value, as given)."""
-    missing = [o for o in (mapping.op, mapping.each) if o is not None and o not in OPS]
-    if missing:
-        raise GraphvizBPError(f"{name} has no op in graphviz_bp yet (the table has no {missing[0]!r}); "
+    if not _exists(mapping.op):
+        raise GraphvizBPError(f"{name} has no op in graphviz_bp yet (the table has no {mapping.op!r}); "
                 f"{_instead(mapping.hint)}")
-    op = OPS[mapping.op]
+    own = _parameters(mapping.op)
     arguments = {**_numpy_defaults(mapping, arguments, defaults), **arguments}
     items = []
     if mapping.sequence is not None:
@@ -257,7 +251,7 @@ def _build(name: str, mapping: NumpyMapping, arguments: dict, defaults: dict):
             raise GraphvizBPError(f"{name} without {operand} is not supported on an Expr; "
                     f"give {', '.join(mapping.operands)}")
         value = arguments[operand]
-        args.append(_indices(value) if operand in mapping.integers else _operand(value))
+        args.append(index_leaf(value) if operand in mapping.integers else _operand(value))
     shapes = [_shape_of(a) for a in items + args]
     if mapping.prepare is not None:
         arguments = mapping.prepare(name, arguments, shapes)
@@ -271,13 +265,13 @@ def _build(name: str, mapping: NumpyMapping, arguments: dict, defaults: dict):
                     "write exp(b * log(a)) for a variable exponent")
         if argument in mapping.operands_or_params:
             wanted = mapping.operands_or_params[argument]
-            if wanted in op.params:
+            if wanted in own:
                 params[wanted] = value
             else:
                 args.append(_operand(value))
             continue
         wanted = mapping.params.get(argument)
-        if wanted is not None and wanted in op.params:
+        if wanted is not None and wanted in own:
             params[wanted] = float(value) if argument in mapping.numbers else value
             continue
         if _is_neutral(argument, value, defaults, mapping, shapes):
@@ -290,18 +284,9 @@ def _build(name: str, mapping: NumpyMapping, arguments: dict, defaults: dict):
         raise GraphvizBPError(f"{name}(…, {argument}={value!r}): {what}; "
                 f"{_keyword_hint(mapping.op, argument, arguments)}")
     try:
-        if not items:
-            return apply(mapping.op, *args, **params)
-        if mapping.each is not None:
-            own = OPS[mapping.each].params
-            items = [apply(mapping.each, item, **{k: v for k, v in params.items() if k in own})
-                     for item in items]
-        if op.arity != 2:
-            return apply(mapping.op, *items, *args, **params)
-        joined = as_expr(items[0])
-        for item in items[1:]:  # two at a time, as numpy joins a list
-            joined = apply(mapping.op, joined, item, **params)
-        return joined
+        if mapping.sequence is not None:
+            return FUNCTIONS[mapping.op](items, **params)
+        return apply(mapping.op, *args, **params)
     except GraphvizBPError:
         raise
     except (TypeError, ValueError) as err:  # a parameter of a type the shape rule cannot read

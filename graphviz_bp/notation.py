@@ -6,9 +6,11 @@ language builds. Loosest first: ``+ −``; ``/`` over a factor, beside the expre
 language's ``*`` and ``@``; ``⊙`` (``·``); juxtaposition: ``@`` between arrays, and a scalar
 factor or ``−`` in front scales all that follows down to ``⊙`` (``α D K⁻¹ X``), as the op
 table's levels say; ``**``; postfix ``ᵀ``, ``²``, ``⁰·⁵``, ``⁻¹`` (``inv`` of a square matrix).
-Atoms: numbers, ``½``, names (``W₂``, ``α``), ``∂L/∂z₂``, ``(…) |…| ‖…‖² log|…| [… > 0]``,
+Atoms: numbers, ``½``, names (``W₂``, ``α``), ``∂L/∂z₂``, ``(…) |…| ‖…‖² log|…|``, masks
+``[a > b]`` (``≥ < ≤ = ≠`` too), an index ``x[:, 1:3]``, ``(g at x[:, 1:3], else 0)``,
 ``𝟙`` and ``I`` (as wide as the arrays they meet), and calls of every op by its name or as
-its notation calls it (``σ tr Σ_rows log softmax √``…). Spacing counts only where the
+its notation calls it (``σ tr Σ_rows log softmax √``…), with keywords as the expression
+language writes them (``axis=(0, 2)``, ``keepdims=True``). Spacing counts only where the
 printer's does: ``A −B`` is ``A (−B)``, and ``|a |b||`` opens a second bar.
 
 >>> import numpy as np, graphviz_bp as bp
@@ -19,6 +21,7 @@ printer's does: ``A −B`` is ``A (−B)``, and ``|a |b||`` opens a second bar.
 
 from __future__ import annotations
 
+import ast
 import math
 import unicodedata
 from typing import Callable, NamedTuple
@@ -26,83 +29,14 @@ from typing import Callable, NamedTuple
 import numpy as np
 
 from .errors import GraphvizBPError, did_you_mean
-from .expr import MAX_EXPONENT, MAX_EYE, MAX_LENGTH, ExpressionError, _excerpt
+from .expr import MAX_EXPONENT, MAX_EYE, MAX_LENGTH, ExpressionError
 from .graph import FUNCTIONS, Expr, apply, as_expr
+from .literals import LiteralError, read_index, read_literal
+from .notation_tokens import (DIGITS, EXPONENT, GREEK, LEVELS, OPENERS, SUBSCRIPTS, TESTS, Token,
+                              is_greek, notation_error, tokens)
 from .ops import OPS, operator_op
 
 __all__ = ["parse_notation", "spellings"]
-
-_SUBSCRIPTS, _SUPERSCRIPTS, _DIGITS = "₀₁₂₃₄₅₆₇₈₉", "⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789"
-_SYMBOLS = {**dict(zip("−-+/@*⊙·⋅ᵀ⊤()[],=>|‖∂√𝟙", "−−+/@*⊙⊙⊙ᵀᵀ()[],=>|‖∂√𝟙")), ".T": "ᵀ", "**": "**"}
-_OPENERS = "([∂√𝟙|‖"  # they begin an operand, as numbers and words do
-_GREEK = {"λ": ("lam", "lambda_")}
-_EXPONENT = str.maketrans(_SUPERSCRIPTS + "⁻·", _DIGITS + "-.")
-_LEVELS = ({"+": "+", "−": "-"}, {"/": "/", "*": "*", "@": "@"}, {"⊙": "*"})  # → the token
-
-
-class _Token(NamedTuple):
-    kind: str        # num, word, sup (a superscript exponent), sym, end
-    text: str        # a symbol by its meaning: − for - and −, ⊙ for ·, ᵀ for .T
-    start: int
-    end: int
-    value: float = 0.0
-    sign: bool = False  # −, | or ‖ with a space before and none after: it begins an operand
-
-
-def _is_greek(c: str) -> bool:
-    return "\u0370" <= c <= "\u03ff" and c.isalpha() and c != "Σ"
-
-
-def _in_word(c: str) -> bool:
-    return c.isascii() and (c.isalnum() or c == "_") or c in _SUBSCRIPTS
-
-
-def _skip(text: str, i: int, ok: Callable[[str], bool]) -> int:
-    while i < len(text) and ok(text[i]):
-        i += 1
-    return i
-
-
-def _tokens(text: str) -> list[_Token]:
-    tokens, i, n = [], 0, len(text)
-    while (i := _skip(text, i, str.isspace)) < n:
-        c, after, kind, value = text[i], text[i + 1:i + 2], "sym", 0.0
-        if c in _DIGITS or c == "." and after in tuple(_DIGITS):
-            if text[i:(end := _skip(text, i, lambda d: d in _DIGITS + "."))].count(".") > 1:
-                raise _error(f"malformed number {text[i:end]!r}", text, i, end)
-            sign = end + 1 + (text[end + 1:end + 2] in ("+", "-", "−"))
-            if text[end:end + 1] in ("e", "E") and text[sign:sign + 1] in tuple(_DIGITS):
-                end = _skip(text, sign, lambda d: d in _DIGITS)
-            kind, value = "num", float(text[i:end].replace("−", "-"))
-        elif c == "½":
-            kind, end, value = "num", i + 1, 0.5
-        elif _is_greek(c):  # one letter, perhaps with an index: α, α₂
-            kind, end = "word", _skip(text, i + 1, lambda d: d in _SUBSCRIPTS)
-        elif c.isascii() and (c.isalpha() or c == "_") or c == "Σ":
-            kind, end = "word", _skip(text, i + 1, _in_word) if c != "Σ" or after == "_" else i + 1
-            if text[i:end].endswith("_axis") and text[end:end + 1] in ("-", "−"):
-                end = _skip(text, end + 1, lambda d: d in _DIGITS)  # Σ_axis-1
-        elif c in _SUPERSCRIPTS + "⁻":
-            kind, end = "sup", _skip(text, i + 1, lambda d: d in _SUPERSCRIPTS)
-            if text[end:end + 1] == "·" and text[end + 1:end + 2] in tuple(_SUPERSCRIPTS):
-                end = _skip(text, end + 1, lambda d: d in _SUPERSCRIPTS)  # ⁰·⁵
-        elif text.startswith("**", i) or c == "." and after == "T" and not _in_word(text[i + 2:i + 3] or " "):
-            end = i + 2
-        elif c in _SYMBOLS:
-            end = i + 1
-        else:
-            raise _error(f"unexpected character {c!r}", text, i)
-        word = _SYMBOLS[text[i:end]] if kind == "sym" else text[i:end]
-        sign = c in "−|‖" and text[i - 1:i].isspace() and end < n and not text[end].isspace()
-        tokens.append(_Token(kind, word, i, end, value, sign))
-        i = end
-    return tokens + [_Token("end", "", n, n)]
-
-
-def _error(message: str, text: str, start: int, end: int | None = None) -> ExpressionError:
-    # one line, as the expression language says it: what, the column, the text there
-    return ExpressionError(f"{message} at column {start + 1}: {_excerpt(text[start:end].strip() or text)}")
-
 
 def spellings() -> dict:
     """Called names → (op, fixed params, whether the printed call shows every argument)."""
@@ -124,18 +58,28 @@ def spellings() -> dict:
 
 def _candidates(word: str) -> list[str]:
     """The names a written word may stand for: W₂ → W2; α → alpha; λ → lam, lambda_."""
-    plain = word.translate(str.maketrans(_SUBSCRIPTS, _DIGITS))
-    if not _is_greek(word[0]) or word[0] == "σ":  # σ is the sigmoid's: printing keeps "sigma"
+    plain = word.translate(str.maketrans(SUBSCRIPTS, DIGITS))
+    if not is_greek(word[0]) or word[0] == "σ":  # σ is the sigmoid's: printing keeps "sigma"
         return [plain]
     letter = unicodedata.name(word[0]).split()[-1].lower()
     letter = letter if word[0].islower() else letter.capitalize()
-    return [w + plain[1:] for w in (*_GREEK.get(word[0], ()), letter)] + [plain]
+    return [w + plain[1:] for w in (*GREEK.get(word[0], ()), letter)] + [plain]
 
 
 class _Like(NamedTuple):  # 𝟙 or I and the elementwise ops around them, waiting for a shape
     kind: str
     make: Callable[[Expr], Expr]  # the value, for an array like ``like``
     like: Expr | None = None  # the broadcast of the arrays among them, None while there is none
+
+
+def _expanding(inner: _Like, axis) -> Callable[[Expr], Expr]:
+    """expand(𝟙…, axis) met by an array like x: the 𝟙 is shaped as x without the new axes."""
+    def make(like: Expr) -> Expr:
+        rank = len(like.shape)
+        new = {k % rank for k in (axis if isinstance(axis, tuple) else (axis,))}
+        shape = tuple(n for k, n in enumerate(like.shape) if k not in new)
+        return apply("expand", inner.make(as_expr(np.zeros(shape))), axis=axis)
+    return make
 
 
 def _eye_like(like: Expr) -> Expr:
@@ -155,15 +99,15 @@ def _size(v):  # a number, or the number a constant scalar name stands for: eye(
 class _Parser:
     def __init__(self, text: str, names: dict, grads: dict | None):
         self.text, self.names, self.grads = text, names, grads
-        self.tokens, self.i, self.open, self.calls = _tokens(text), 0, [], spellings()
+        self.tokens, self.i, self.open, self.calls = tokens(text), 0, [], spellings()
 
-    def peek(self, k: int = 0) -> _Token:
+    def peek(self, k: int = 0) -> Token:
         return self.tokens[min(self.i + k, len(self.tokens) - 1)]
 
     def at(self, text: str, k: int = 0) -> bool:
         return self.peek(k).kind == "sym" and self.peek(k).text == text
 
-    def take(self) -> _Token:
+    def take(self) -> Token:
         t, self.i = self.peek(), self.i + (self.peek().kind != "end")
         return t
 
@@ -171,9 +115,9 @@ class _Parser:
         return self.tokens[self.i - 1].end if self.i else 0
 
     def fail(self, message: str, start: int, end: int | None = None):
-        raise _error(message, self.text, start, end)
+        raise notation_error(message, self.text, start, end)
 
-    def expect(self, text: str, opened: _Token | None = None) -> _Token:
+    def expect(self, text: str, opened: Token | None = None) -> Token:
         if not self.at(text):
             t, where = self.peek(), opened and f" to close the {opened.text!r} of column {opened.start + 1}"
             self.fail(f"expected {text!r}{where or ''}, found {repr(t.text) if t.text else 'the end'}", t.start)
@@ -181,7 +125,9 @@ class _Parser:
 
     def begins_operand(self) -> bool:  # a bar closes its group unless written as a sign: |a |b||
         t = self.peek()
-        return t.kind in ("num", "word") or t.sign and t.text == "−" or t.kind == "sym" and t.text in _OPENERS \
+        if t.kind == "word" and t.text == "at" and self.open[-1:] == ["(at"]:
+            return False  # (g at x[…], else 0): "at" ends g
+        return t.kind in ("num", "word") or t.sign and t.text == "−" or t.kind == "sym" and t.text in OPENERS \
             and (t.text not in "|‖" or not self.open or self.open[-1] != t.text or t.sign)
 
     def build(self, make: Callable, start: int, end: int):  # what the graph refuses, said at its text
@@ -196,6 +142,8 @@ class _Parser:
             with np.errstate(all="ignore"):
                 value = float(op.forward(*map(np.float64, args), **params))
             return value if math.isfinite(value) else self.fail("cannot compute this number", start, end)
+        if likes and opname == "expand" and likes[0].like is None and params.get("axis") is not None:
+            return _Like(likes[0].kind, _expanding(likes[0], params["axis"]))  # expand(𝟙 / N, axis=1)
         if likes and (opname in ("transpose", "inv") or op.elementwise):  # the wait goes on
             kind = "I" if any(a.kind == "I" for a in likes) else "𝟙"
             arrays = [a.like if isinstance(a, _Like) else a for a in args]
@@ -222,10 +170,17 @@ class _Parser:
                       f"{'eye(n)' if value.kind == 'I' else 'ones_like(x)'}", start, end)
         return self.build(lambda: value.make(value.like), start, end) if isinstance(value, _Like) else value
 
+    def comparison(self):  # a <= b, as the expression language writes a mask
+        start, value = self.peek().start, self.infix()
+        if self.peek().kind == "sym" and self.peek().text in TESTS:
+            test = TESTS[self.take().text]
+            value = self.op("compare", start, value, self.infix(), test=test)
+        return value
+
     def infix(self, level: int = 0):  # + −; then / * @ (a factor below /); then ⊙; then juxtaposition
         start, value = self.peek().start, self.infix(level + 1) if level < 2 else self.juxtaposed()
-        while self.peek().kind == "sym" and self.peek().text in _LEVELS[level]:
-            token = _LEVELS[level][self.take().text]
+        while self.peek().kind == "sym" and self.peek().text in LEVELS[level]:
+            token = LEVELS[level][self.take().text]
             right = self.unary() if token == "/" else self.infix(level + 1) if level < 2 else self.juxtaposed()
             value = self.op(operator_op(token, 2).name, start, value, right)
             if token == "/" and (self.begins_operand() or self.at("⊙")):
@@ -262,10 +217,12 @@ class _Parser:
             t, operand = self.take(), self.infix(2)
             return operand if t.text == "+" else self.op(operator_op("-", 1).name, t.start, operand)
         start, value = self.peek().start, self.primary()
+        while self.at("[") and self.peek().start == self.end():  # x[…] with no space: an index
+            value = self.subscript(value, start)
         while self.peek().kind == "sup" or self.at("ᵀ"):
             t = self.take()
-            p = t.text.translate(_EXPONENT)
-            if t.text != "ᵀ" and p.lstrip("-")[:1] not in tuple(_DIGITS):
+            p = t.text.translate(EXPONENT)
+            if t.text != "ᵀ" and p.lstrip("-")[:1] not in tuple(DIGITS):
                 self.fail(f"malformed exponent {t.text!r}", t.start, t.end)
             value = self.op("transpose", start, value) if t.text == "ᵀ" else self.power(value, float(p), start)
         if self.at("**") and self.take():
@@ -288,13 +245,12 @@ class _Parser:
             return t.value if math.isfinite(t.value) else self.fail("number too large", t.start, t.end)
         if t.kind == "word":
             return self.word(t)
-        if t.text in ("(", "|", "‖", "["):
-            inner = self.group(t, {"(": ")", "[": ">"}.get(t.text, t.text))
-            if t.text == "[":
-                zero = self.take()
-                if zero.kind != "num" or zero.value != 0 or not self.expect("]", t):
-                    self.fail("a step is written [a > 0]", zero.start)
-                return self.op("step", t.start, inner)
+        if t.text == "[":
+            return self.mask(t)
+        if t.text == "(" and self.placed_ahead():
+            return self.placed(t)
+        if t.text in ("(", "|", "‖"):
+            inner = self.group(t, t.text if t.text != "(" else ")")
             if t.text != "‖":
                 return inner if t.text == "(" else self.op("abs", t.start, inner)
             square = self.peek()  # ‖a‖²; in ‖a‖²², the second ² is a power
@@ -312,21 +268,91 @@ class _Parser:
         self.fail("√ takes brackets: √(…)" if t.text == "√" else "expected a name, a number or a "
                   f"bracket, found {repr(t.text) if t.text else 'the end'}", t.start)
 
-    def group(self, opened: _Token, closer: str):
-        self.open.append(opened.text)
+    def mask(self, opened: Token):  # [a > b]: 1 where it holds; [a > 0] is ReLU's step
+        self.open.append("[")
+        left = self.infix()
+        test = self.take()
+        if test.kind != "sym" or test.text not in TESTS:
+            self.fail("a mask is written [a > b] (or ≥ < ≤ = ≠)", test.start)
+        right = self.infix()
+        self.expect("]", opened)
+        self.open.pop()
+        if test.text == ">" and isinstance(right, float) and right == 0:
+            return self.op("step", opened.start, left)
+        return self.op("compare", opened.start, left, right, test=TESTS[test.text])
+
+    def placed_ahead(self) -> bool:  # "(g at x[…], else 0)": a word "at" at this bracket's depth
+        depth = 0
+        for t in self.tokens[self.i:]:
+            depth += t.text in ("(", "[") and t.kind == "sym"
+            depth -= t.text in (")", "]") and t.kind == "sym"
+            if depth < 0 or t.kind == "end":
+                return False
+            if depth == 0 and t.kind == "word" and t.text == "at":
+                return True
+        return False
+
+    def placed(self, opened: Token):  # (g at x[:, 1:3], else 0): g in zeros shaped like x
+        self.open.append("(at")
         inner = self.infix()
+        self.take()  # at
+        where = self.peek().start
+        target = self.unary()
+        if not isinstance(target, Expr) or target.op != "getitem":
+            self.fail("written (g at x[index], else 0)", where, self.end())
+        self.expect(",")
+        if self.take().text != "else" or self.take().value != 0:
+            self.fail("written (g at x[index], else 0)", opened.start, self.end())
+        self.expect(")", opened)
+        self.open.pop()
+        array, index = target.args[0], target.params["index"]
+        return self.op("unindex", opened.start, inner, array, index=index)
+
+    def subscript(self, value, start: int):  # x[:, 1:3] written against its array
+        opened = self.take()
+        depth, first = 1, self.i
+        while depth and self.peek().kind != "end":
+            t = self.take()
+            depth += t.kind == "sym" and t.text == "["
+            depth -= t.kind == "sym" and t.text == "]"
+        if depth:
+            self.fail("expected ']' to close the index", opened.start)
+        raw = self.text[self.tokens[first].start:self.tokens[self.i - 1].start]
+        try:
+            index = read_index(ast.parse(f"x[{raw}]", mode="eval").body.slice)
+        except (SyntaxError, LiteralError, ValueError):
+            self.fail("an index is written with integers, slices, None and ...", opened.start, self.end())
+        return self.op("getitem", start, value, index=index)
+
+    def literal(self, where: int):  # a keyword's value as the expression language writes it
+        depth, first = 0, self.i
+        while self.peek().kind != "end" and not (depth == 0 and (self.at(",") or self.at(")"))):
+            t = self.take()
+            depth += t.kind == "sym" and t.text in "(["
+            depth -= t.kind == "sym" and t.text in ")]"
+        raw = self.text[self.tokens[first].start:self.peek().start].strip()
+        try:
+            return read_literal(ast.parse(raw.replace("−", "-"), mode="eval").body)
+        except (SyntaxError, LiteralError, ValueError):
+            self.i = first  # a size by name: axis=N
+            value = _size(self.unary())
+            return value if isinstance(value, float) else self.fail("not a number", where)
+
+    def group(self, opened: Token, closer: str):
+        self.open.append(opened.text)
+        inner = self.comparison()
         self.expect(closer, opened)
         self.open.pop()
         return inner
 
-    def word(self, t: _Token):
+    def word(self, t: Token):
         w, two, candidates = t.text, f"{t.text} {self.peek().text}", _candidates(t.text)
         named = next((self.names[c] for c in candidates if c in self.names), None)
         if w == "log" and self.at("|"):
             return self.op("logdet", t.start, self.group(self.take(), "|"))
         if self.peek().kind == "word" and two in self.calls and self.at("(", 1) and self.take():
             return self.call(*self.calls[two], t)  # log softmax(…)
-        if self.at("(") and not (named is not None and _is_greek(w[0])):  # σ(…) unless σ is a name
+        if self.at("(") and not (named is not None and is_greek(w[0])):  # σ(…) unless σ is a name
             if w in ("grad", "eye") or w in self.calls:
                 return self.gradient(t) if w == "grad" else self.call(*self.calls.get(w, ("eye", {}, 1)), t)
             if named is None:
@@ -336,7 +362,7 @@ class _Parser:
             return named
         if w == "I":
             return _Like("I", _eye_like)
-        if w[0] == "I" and w[1:] and set(w[1:]) <= set(_SUBSCRIPTS) and 0 < int(candidates[0][1:]) <= MAX_EYE:
+        if w[0] == "I" and w[1:] and set(w[1:]) <= set(SUBSCRIPTS) and 0 < int(candidates[0][1:]) <= MAX_EYE:
             return FUNCTIONS["eye"](int(candidates[0][1:]))  # I₃
         size = self.names.get(w[2:]) if w.startswith("I_") else None
         if isinstance(size, Expr) and size.kind == "const" and size.shape == () \
@@ -346,7 +372,7 @@ class _Parser:
             self.fail(f"{w} is a function: call it, as {w}(…)", t.start, t.end)
         self.fail(f"unknown name {w!r}{did_you_mean(candidates[0], self.names)}", t.start, t.end)
 
-    def gradient(self, t: _Token):  # ∂L/∂NAME or grad(NAME): grads[NAME]; ∂L/∂K⁻¹ is Kinv
+    def gradient(self, t: Token):  # ∂L/∂NAME or grad(NAME): grads[NAME]; ∂L/∂K⁻¹ is Kinv
         opened = self.expect("(") if t.text == "grad" else None
         if opened is None and [self.take().text, self.take().text, self.take().text] != ["L", "/", "∂"] \
                 or self.peek().kind != "word":
@@ -364,16 +390,15 @@ class _Parser:
             self.fail("write (∂L/∂x)² for a power of a gradient", self.peek().start)
         return self.grads[found] if opened is None or self.expect(")", opened) else None
 
-    def call(self, opname: str, fixed: dict, complete, t: _Token):  # name(a, b, axis=k); eye(n)
+    def call(self, opname: str, fixed: dict, complete, t: Token):  # name(a, b, axis=k); eye(n)
         opened, args, keywords = self.expect("("), [], {}
         self.open.append("(")
         while not self.at(")"):
             if self.peek().kind == "word" and self.at("=", 1):
                 key, where = self.take(), self.take().end
-                value = _size(self.unary())
-                keywords[key.text] = value if isinstance(value, float) else self.fail("not a number", where)
+                keywords[key.text] = self.literal(where)
             else:
-                args.append(self.infix())
+                args.append(self.comparison())
             if not self.at(","):
                 break
             self.take()
@@ -386,9 +411,10 @@ class _Parser:
             return FUNCTIONS["eye"](int(n))
         op, params = OPS[opname], dict(fixed)
         for key, value in keywords.items():
-            if key not in op.params or key != "p" and not value.is_integer():
-                self.fail(f"{opname} takes no keyword {key}={value:g}", t.start, self.end())
-            params[key] = value if key == "p" else int(value)
+            if key not in op.params:
+                self.fail(f"{opname} takes no keyword {key}={value!r}", t.start, self.end())
+            whole = isinstance(value, float) and value.is_integer() and key != "p"
+            params[key] = int(value) if whole else value
         if len(args) != op.arity:
             shown = "" if complete else f"; {t.text}(…) as printed leaves an argument out"
             self.fail(f"{opname} takes {op.arity} argument(s), got {len(args)}{shown}", t.start, self.end())
@@ -405,7 +431,7 @@ def parse_notation(text: str, names: dict, grads: dict | None = None) -> Expr:
         raise ExpressionError(f"expression longer than {MAX_LENGTH} characters")
     parser = _Parser(text, names, grads)
     try:
-        result, t = parser.infix(), parser.peek()
+        result, t = parser.comparison(), parser.peek()
     except RecursionError:
         raise ExpressionError("expression nested too deeply") from None
     if t.kind != "end":

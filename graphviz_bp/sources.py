@@ -28,7 +28,7 @@ from . import losses
 from .engine import Graph
 from .errors import GraphvizBPError, UnknownNameError, did_you_mean
 from .expr import parse
-from .graph import Expr, const, param
+from .graph import FUNCTIONS, Expr, const, param
 from .claims import Draw, draw_in_domain, fresh_values, numbers_of, redraws
 from .limits import check_size, fresh_count
 from .literals import LiteralError, read_literal
@@ -263,6 +263,10 @@ def expression_source(text: str, variables=(), constants=(), labels=()) -> Sourc
     duplicates = {n for n in seen if seen.count(n) > 1}
     if duplicates:
         raise SourceError(f"{sorted(duplicates)[0]!r} is declared twice")
+    functions = [n for n in seen if n in FUNCTIONS or n == "grad"]
+    if functions:  # sum(X) would still call the function, and the leaf would go unused
+        raise SourceError(f"{functions[0]!r} is a function of the language; give the leaf "
+                          "another name")
 
     def build(seed: int, chosen: dict) -> Graph:
         rng = np.random.default_rng(seed)

@@ -107,7 +107,7 @@ TEXTS = {
         S = X @ W
         correct = S[arange(N), y]
         margins = maximum(0, S - correct[:, None] + 1) * (1 - onehot(S, y))
-        L = sum(margins) / N + 0.5 * reg * sumsq(W)
+        L = mean(sum(margins, axis=1)) + 0.5 * reg * sumsq(W)
     """,
     "batchnorm": """
         mu = mean(x, axis=0, keepdims=True)
@@ -141,6 +141,7 @@ def test_the_loss_typed_in_the_language_agrees_with_the_builtin(name):
     g = losses.COURSE[name](seed=3)
     leaves = {n: (bp.const if kind == "const" else bp.param)(n, g.value(n))
               for n, kind in g.nx.nodes(data="kind") if kind != "op" and g.nx.nodes[n]["named"]}
+    leaves.update({k: bp.const(k, v) for k, v in g.nx.graph["sizes"].items() if k not in leaves})
     typed = bp.Graph(parse(TEXTS[name], leaves))
     assert typed.loss == pytest.approx(g.loss, rel=1e-12)
     for leaf in g.leaves():

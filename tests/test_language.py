@@ -134,3 +134,21 @@ def test_bad_array_constants_are_refused_in_one_line(const, message, capsys):
     code = main(["check", "--expr", "sumsq(W)", "--var", "W=2", "--const", const])
     err = capsys.readouterr().err
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--expr", "max(X[2:1])"], "no entries along axis 0 to take the mean, max or min of"),
+    (["--expr", "mean(X[:, 1:1], axis=1)"], "no entries along axis 1"),
+    (["--expr", "sum(softmax(X[:, 2:1]))"], "softmax needs at least one entry along axis -1"),
+    (["--expr", "sum(X)", "--var", "sum=2"], "'sum' is a function of the language"),
+    (["--expr", "sumsq(X[k])", "--const", "k=1.5"], "an index must be an integer"),
+])
+def test_empty_reductions_and_clashing_names_are_refused(args, message, capsys):
+    code = main(["check", *args, "--var", "X=4x3"])
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_a_constant_number_indexes_as_an_integer(names):
+    names = {**names, "k": bp.const("k", 2.0)}
+    assert_close(value_of(parse("X[k]", names)), names["X"].value[2], rtol=0)

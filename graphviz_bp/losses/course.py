@@ -35,10 +35,10 @@ def svm(N: int = 4, D: int = 3, C: int = 3, reg: float = 0.1, seed: int = 0) -> 
     W = param("W", normal(rng, "svm", "W", (D, C)))
     y = const("y", rng.integers(C, size=N))
     S = (X @ W).named("S")
-    correct = S[arange(N), y].named("correct", label="S_y")
-    wrong = (1 - onehot(S, y)).named("wrong", label="wrong classes")
+    correct = S[arange(N), y].named("correct")  # Sₙ,yₙ: each example's score of its class
+    wrong = (1 - onehot(S, y)).named("wrong")  # 1 at the classes other than yₙ
     margins = (maximum(0, S - correct[:, None] + 1) * wrong).named("margins")
-    data_loss = (sum(margins) / const("N", N)).named("data_loss")
+    data_loss = mean(sum(margins, axis=1)).named("data_loss")  # the mean over examples
     reg_loss = (0.5 * const("reg", reg) * sumsq(W)).named("reg_loss")
     return Graph((data_loss + reg_loss).named("L"))
 
@@ -80,8 +80,8 @@ def huber(N: int = 4, D: int = 3, delta: float = 1.0, seed: int = 0) -> Graph:
     y = const("y", normal(rng, "huber", "y", (N,)))
     d = const("delta", delta, label="δ")
     r = (X @ w - y).named("r")
-    a = abs(r).named("a", label="|r|")
-    per = where(a <= d, 0.5 * r ** 2, d * (a - 0.5 * d)).named("per", label="huber(r)")
+    a = abs(r).named("a")
+    per = where(a <= d, 0.5 * r ** 2, d * (a - 0.5 * d)).named("per")  # each residual's loss
     return Graph(mean(per).named("L"))
 
 
@@ -94,8 +94,8 @@ def _normalisation(loss: str, axis: int, N, D, seed) -> Graph:
     t = const("t", normal(rng, loss, "t", (N, D)))
     eps = const("eps", 1e-5, label="ε")
     mu = mean(x, axis=axis, keepdims=True).named("mu", label="μ")
-    xc = (x - mu).named("xc", label="x − μ")
-    var = mean(xc ** 2, axis=axis, keepdims=True).named("var", label="σ²")
+    xc = (x - mu).named("xc")  # x − μ
+    var = mean(xc ** 2, axis=axis, keepdims=True).named("var")  # σ², the biased variance
     xhat = (xc / sqrt(var + eps)).named("xhat")
     out = (gamma * xhat + beta).named("out")
     return Graph((0.5 * sumsq(out - t)).named("L"))
@@ -131,18 +131,18 @@ def dropout(N: int = 4, D: int = 3, H: int = 5, p: float = 0.5, seed: int = 0) -
 
 
 @builtin
-def embedding(V: int = 5, E: int = 3, N: int = 4, seed: int = 0) -> Graph:
+def embedding(V: int = 5, D: int = 3, N: int = 4, seed: int = 0) -> Graph:
     """Embedding lookup with a repeated index: rows W[idx], L = ½‖W[idx] − t‖². A row looked
     up twice gets the sum of both rows' gradients."""
-    V, E, N = _sizes("embedding", V=V, E=E, N=N)
+    V, D, N = _sizes("embedding", V=V, D=D, N=N)
     rng = np.random.default_rng(seed)
-    W = param("W", normal(rng, "embedding", "W", (V, E)))
+    W = param("W", normal(rng, "embedding", "W", (V, D)))
     idx = rng.integers(V, size=N)
     if N > 1:
         idx[-1] = idx[0]  # one row is looked up twice: its gradients are summed
     idx = const("idx", idx)
-    t = const("t", normal(rng, "embedding", "t", (N, E)))
-    E = W[idx].named("E", label="W[idx]")
+    t = const("t", normal(rng, "embedding", "t", (N, D)))
+    E = W[idx].named("E")
     return Graph((0.5 * sumsq(E - t)).named("L"))
 
 

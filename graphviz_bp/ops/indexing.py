@@ -59,10 +59,10 @@ def _unindex_shape(g, a, index=(), **_):
 defop("unindex", symbol="unindex", forward=_unindex, shape=_unindex_shape,
       vjp=(None, None), rule=(None, None), domain=("real", "real"), params={"index": ()},
       doc="zeros shaped like a, with g at a[index] (the gradient of a[index])",
-      # as a textbook writes a gradient that is zero outside a block: (g at [:, 1:3], else 0)
-      notation=Notation(lambda args, p: f"({args[0]} at [{index_text(p['index'])}], else 0)",
-                        lambda args, p: rf"\left({args[0]}\ \text{{at}}\ [{index_text(p['index'])}],"
-                                        rf"\ \text{{else}}\ 0\right)"))
+      # as a textbook writes a gradient that is zero outside a block: (g at x[:, 1:3], else 0)
+      notation=Notation(lambda args, p: f"({args[0]} at {args[1]}[{index_text(p['index'])}], else 0)",
+                        lambda args, p: rf"\left({args[0]}\ \text{{at}}\ {args[1]}[{index_text(p['index'])}],"
+                                        rf"\ \text{{else}}\ 0\right)", wrap=(0, 5)))
 
 
 # ---------------------------------------------------------------- integer arrays: take, pick
@@ -148,9 +148,7 @@ defop("pick", symbol="pick", forward=_pick, shape=_pick_shape,
       vjp=(_pick_vjp, None), rule=("expand(g, axis=axis) * onehot(a, b, axis=axis)", None),
       domain=("real", "labels"), params={"axis": -1},
       doc="the entry of each example at its index along axis: S[arange(N), y] is "
-          "pick(S, y, axis=1), the score of each example's class",
-      notation=Notation(lambda args, p: f"{args[0]}[{args[1]}]", lambda args, p: f"{args[0]}_{{{args[1]}}}",
-                        level=5, wrap=(5, 0)))
+          "pick(S, y, axis=1), the score of each example's class")
 
 
 # ---------------------------------------------------------------- comparisons and where
@@ -212,9 +210,7 @@ defop("reshape", symbol="reshape", forward=lambda a, shape: np.reshape(a, shape)
 # written with reshape_as holds at every size, one with shape=(2, 4) only at that one.
 defop("reshape_as", symbol="reshape", forward=lambda g, a: np.reshape(g, np.shape(a)),
       shape=lambda g, a, **_: _reshape_shape(g, shape=a), vjp=(None, None), rule=(None, None),
-      domain=("real", "real"), doc="g with its entries arranged in the shape of a",
-      notation=Notation("reshape({0}, shape of {1})",
-                        r"\operatorname{{reshape}}\left({0}\ \text{{as}}\ {1}\right)"))
+      domain=("real", "real"), doc="g with its entries arranged in the shape of a")
 
 
 def _concatenate_shape(a, b, axis=0, **_):

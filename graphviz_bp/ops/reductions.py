@@ -12,7 +12,8 @@ import numpy as np
 
 from ..literals import literal_text
 from .core import Notation, defop
-from .shapes import expand_shape, reduce_shape, reduction_axes, scalar_shape
+from .shapes import (expand_shape, nonempty_reduce_shape, reduce_shape, reduction_axes,
+                     scalar_shape)
 
 
 def _widened(x, a, axis, keepdims):
@@ -76,7 +77,7 @@ defop("sum", symbol="Σ", forward=lambda a, axis=None, keepdims=False: np.sum(a,
 
 defop("mean", symbol="mean",
       forward=lambda a, axis=None, keepdims=False: np.mean(a, axis=axis, keepdims=keepdims),
-      shape=reduce_shape, vjp=(_mean_vjp,), rule=_mean_rules,
+      shape=nonempty_reduce_shape, vjp=(_mean_vjp,), rule=_mean_rules,
       domain=("real",), params={"axis": None, "keepdims": False},
       doc="mean of all entries, or along an axis or a tuple of axes (keepdims keeps them, of length 1)")
 
@@ -118,7 +119,7 @@ def _extreme_kinks(find):
 
 defop("max", symbol="max",
       forward=lambda a, axis=None, keepdims=False: np.max(a, axis=axis, keepdims=keepdims),
-      shape=reduce_shape, vjp=(_extreme_vjp,), rule=_extreme_rules("{out} - a"),
+      shape=nonempty_reduce_shape, vjp=(_extreme_vjp,), rule=_extreme_rules("{out} - a"),
       kinks=_extreme_kinks(np.argmax), domain=("real",), params={"axis": None, "keepdims": False},
       doc="the maximum of all entries, or along an axis or a tuple of axes; its gradient goes "
           "to the entries equal to the maximum, split evenly among ties",
@@ -126,7 +127,7 @@ defop("max", symbol="max",
 
 defop("min", symbol="min",
       forward=lambda a, axis=None, keepdims=False: np.min(a, axis=axis, keepdims=keepdims),
-      shape=reduce_shape, vjp=(_extreme_vjp,), rule=_extreme_rules("a - {out}"),
+      shape=nonempty_reduce_shape, vjp=(_extreme_vjp,), rule=_extreme_rules("a - {out}"),
       kinks=_extreme_kinks(np.argmin), domain=("real",), params={"axis": None, "keepdims": False},
       doc="the minimum of all entries, or along an axis or a tuple of axes; its gradient goes "
           "to the entries equal to the minimum, split evenly among ties",

@@ -14,9 +14,9 @@ from ..literals import literal_text
 
 Shape = tuple[int, ...]
 
-__all__ = ["Shape", "same_shape", "broadcast_shape", "matmul_shape", "transpose_shape", "reduce_shape",
-           "expand_shape", "scalar_shape", "along_axis_shape", "square_shape",
-           "square_to_scalar_shape", "solve_shape", "cross_entropy_shape", "onehot_shape",
+__all__ = ["Shape", "same_shape", "broadcast_shape", "matmul_shape", "reduce_shape",
+           "nonempty_reduce_shape", "expand_shape", "scalar_shape", "along_axis_shape",
+           "square_shape", "square_to_scalar_shape", "solve_shape", "cross_entropy_shape", "onehot_shape",
            "outer_shape", "shape_text", "reduction_axes", "transposed_shape", "permutation"]
 
 
@@ -73,10 +73,6 @@ def outer_shape(a: Shape, b: Shape, **_) -> Shape:
     return (math.prod(a), math.prod(b))
 
 
-def transpose_shape(a: Shape, **_) -> Shape:
-    return a[::-1]
-
-
 def _check_axis(a: Shape, axis) -> int:
     if not -len(a) <= axis < len(a):
         raise ShapeError(f"axis {axis} is out of range for shape {shape_text(a)}")
@@ -123,6 +119,16 @@ def reduce_shape(a: Shape, axis=None, keepdims=False, **_) -> Shape:
     if keepdims:
         return tuple(1 if i in axes else n for i, n in enumerate(a))
     return tuple(n for i, n in enumerate(a) if i not in axes)
+
+
+def nonempty_reduce_shape(a: Shape, axis=None, keepdims=False, **_) -> Shape:
+    """:func:`reduce_shape` for a mean, max or min, which an empty axis has none of."""
+    out = reduce_shape(a, axis, keepdims)
+    empty = [i for i in reduction_axes(a, axis) if a[i] == 0]
+    if empty:
+        raise ShapeError(f"shape {shape_text(a)} has no entries along axis {empty[0]} "
+                         "to take the mean, max or min of")
+    return out
 
 
 def expand_shape(a: Shape, axis=None, **_) -> Shape:
@@ -176,7 +182,8 @@ def scalar_shape(*_, **__) -> Shape:
 def along_axis_shape(a: Shape, axis=-1, **_) -> Shape:
     if not a:
         raise ShapeError("softmax needs at least one axis, got a scalar")
-    _check_axis(a, axis)
+    if a[_check_axis(a, axis)] == 0:
+        raise ShapeError(f"softmax needs at least one entry along axis {axis}, got shape {shape_text(a)}")
     return a
 
 
