@@ -23,8 +23,9 @@ from .shapes import broadcast_shape, shape_text
 
 def _index_shape(a, index=(), **_):
     try:
-        # An empty array of the argument's shape takes the index as the value would.
-        return np.empty(a, dtype=np.bool_)[as_numpy_index(index)].shape
+        # A view of the argument's shape, with no memory behind it, takes the index as
+        # the value would.
+        return np.broadcast_to(np.False_, a)[as_numpy_index(index)].shape
     except IndexError as err:
         raise ShapeError(f"index [{index_text(index)}] does not fit shape {shape_text(a)}: {err}") from None
 
@@ -194,11 +195,17 @@ defop("where", symbol="where", forward=_where, shape=broadcast_shape,
 
 
 def _reshape_shape(a, shape=(), **_):
-    try:
-        return np.empty(a, dtype=np.bool_).reshape(shape).shape
-    except (ValueError, TypeError):
+    shape = tuple(shape) if isinstance(shape, (tuple, list)) else (shape,)
+    if not all(isinstance(n, (int, np.integer)) and not isinstance(n, bool) for n in shape):
+        raise TypeError(f"shape must be a tuple of integers, got {shape!r}")
+    known = math.prod(n for n in shape if n != -1)
+    unknown = [n for n in shape if n == -1]
+    fits = (len(unknown) <= 1 and all(n >= -1 for n in shape)
+            and (known == math.prod(a) if not unknown else known > 0 and math.prod(a) % known == 0))
+    if not fits:
         raise ShapeError(f"cannot reshape {shape_text(a)} ({math.prod(a)} entries) into "
-                         f"{literal_text(tuple(shape))}") from None
+                         f"{literal_text(shape)}")
+    return tuple(math.prod(a) // known if n == -1 else int(n) for n in shape)
 
 
 defop("reshape", symbol="reshape", forward=lambda a, shape: np.reshape(a, shape),
