@@ -23,11 +23,13 @@ from .errors import (
 )
 from .claims import check_claim
 from .gradcheck import check_gradients, relative_error
+from .checking import Checked, check
 from .symbolic import derive
 from .graph import FUNCTIONS, Expr, apply, const, data, param, to_networkx
 from . import interop  # noqa: F401  numpy's protocols on Expr
 from . import arrays  # noqa: F401  indexing, concatenate, stack, split, arange
 from .limits import size_limit
+from .custom import custom_op
 
 from .functions import *  # noqa: F401,F403  bp.sumsq, bp.logdet, bp.eye, ...
 
@@ -53,7 +55,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Graph", "Expr", "param", "data", "const", "apply", "to_networkx", "ops", "size_limit", "value_of",
-    "check_gradients", "relative_error", "check_claim", "derive", "render", "to_dot",
+    "check", "Checked", "custom_op", "check_gradients", "relative_error", "check_claim", "derive", "render", "to_dot",
     "GraphvizBPError", "ShapeError", "SizeLimitError", "UnknownNameError", "NumericalError",
     "NameConflictError", "RenderError", "EngineNotFoundError",
     *FUNCTIONS,

@@ -208,8 +208,8 @@ def cmd_inspect(args) -> int:
 
 
 def cmd_check(args) -> int:
+    from .checking import check, mark
     from .claims import check_claim
-    from .gradcheck import check_gradients
     from .report import check_data, check_text, to_json
 
     if args.trials is not None and args.trials < 1:
@@ -217,15 +217,22 @@ def cmd_check(args) -> int:
     if args.trials is not None and args.trials > MAX_TRIALS:
         raise UsageError(f"--trials must be at most {MAX_TRIALS:,}, got {args.trials:,} "
                          "(each trial builds and evaluates the graph again)")
+    if args.render == "":
+        raise UsageError("--render needs a path, got an empty one")
+    figure_format = format_of(args.render) if args.render else None  # refused before the work
     _stream(1)
     source = source_of(args)
     claims = [_claim(text) for text in args.claim]
     g = source.build(args.seed)
-    gradients = check_gradients(g, seed=args.seed)
+    checked = check(g, seed=args.seed, per_leaf=args.per_leaf)
     verdicts = [check_claim(g, wrt, text, trials=args.trials, seed=args.seed)
                 for wrt, text in claims]  # g carries how to draw it again (Source.build)
-    data = check_data(source.name, gradients, verdicts, g)
+    data = check_data(source.name, checked, verdicts, g)
     _emit((to_json(data) if args.json else check_text(data)) + "\n")
+    if args.render:
+        mark(g, checked)
+        write_atomically(args.render, draw(to_dot(g, compact=args.compact), figure_format))
+        _say(args.render)
     return 0 if data["ok"] else 1
 
 
@@ -339,6 +346,16 @@ def parser() -> argparse.ArgumentParser:
                    help="independent random draws each claim must hold at (default 3, "
                         "and 30 for a loss with kinks such as ReLU, max or a comparison)")
     p.add_argument("--json", action="store_true", help="the report as JSON")
+    p.add_argument("--per-leaf", action=argparse.BooleanOptionalAction, default=None,
+                   help="check each leaf against finite differences of the whole loss (its "
+                        "cost is leaves × depth), or judge leaves by their ops only; default: "
+                        "leaf by leaf where that is cheap. Every op is always checked alone")
+    p.add_argument("--render", metavar="PATH", default=None,
+                   help="also draw the graph with the verdicts marked: failing ops and edges "
+                        "red, checked ones green (format from the suffix: svg, png, pdf, …)")
+    p.add_argument("--compact", action=argparse.BooleanOptionalAction, default=None,
+                   help="with --render: fold alike layers and keep edges bare (default: for "
+                        "large graphs)")
     p.set_defaults(run=cmd_check)
 
     p = commands.add_parser("derive", help="the derivation of the gradients, step by step",

@@ -14,7 +14,10 @@ Legend of a figure:
   numbered ①, ②, … in their own colours, and the node shows its gradient as the sum of
   those contributions (∇W = ① + ②) with the total;
 - a node or edge whose value or gradient holds NaN or ±Inf is red;
-- a dashed box marked ×N stands for N alike layers folded (see :mod:`.folding`).
+- a dashed box marked ×N stands for N alike layers folded (see :mod:`.folding`);
+- after ``check --render``: an op whose VJP failed its own check, a leaf whose gradient
+  failed, and the edges whose gradient is wrong are red and marked ✗; what passed is a
+  subtle green.
 """
 
 from __future__ import annotations
@@ -59,6 +62,10 @@ STYLE = {
     "fold": {"shape": "box3d", "style": "dashed", "color": "#555555", "fontcolor": "#333333",
              "class": "fold"},
     "nonfinite_edge": {"color": "#b71c1c", "penwidth": "2.2", "fontcolor": "#b71c1c"},
+    "check_failed": {"fillcolor": "#ffebee", "color": "#c62828", "penwidth": "3"},
+    "check_ok": {"fillcolor": "#eef7ee", "color": "#5b9a5b"},
+    "check_failed_edge": {"color": "#c62828", "penwidth": "2.6", "style": "bold"},
+    "check_ok_edge": {"color": "#8fbf8f"},
     "value_color": "#222222",
     "grad_color": "#c62828",
     "muted_color": "#777777",
@@ -215,9 +222,14 @@ def to_dot(g, show: str = "all", compact: bool | None = None) -> str:
                   or has_nonfinite(G.nodes[n]["grad"])]
         style = dict(STYLE["fold"])
         lines = [f"{box.count} layers alike folded into one box: {box.first} to {box.last}"]
+        failed = [n for n in inside if G.nodes[n].get("check") == "failed"]
         if broken:  # what is red must stay visible when folded
             style.update(STYLE["nonfinite"], shape="box3d", **{"class": "fold nonfinite"})
             lines.append(f"NaN or Inf inside, first at node {broken[0]!r}")
+        elif failed:
+            style.update(STYLE["check_failed"], shape="box3d", style="dashed,filled",
+                         **{"class": "fold check-failed"})
+            lines.append(f"a check failed inside, first at node {failed[0]!r}")
         dot.node(box.id, label=f"×{box.count}\nlayers {box.first}–{box.last}\nlike layer {box.first - 1}",
                  id=f"node-{box.id}", tooltip=plain_lines(lines), **style)
 
@@ -272,6 +284,15 @@ def _node_attributes(G, n, attrs, loss, show_values, show_grads, formulas, compa
             rows.append(f'<FONT COLOR="{STYLE["grad_color"]}">{html_text(total)}</FONT>')
         if show_grads:
             rows.append(_html_block(attrs["grad"], STYLE["grad_color"], "= "))
+    verdict = attrs.get("check")
+    if verdict is not None:
+        style.update(STYLE[f"check_{verdict}"])
+        if kind != "const":
+            style["style"] = "rounded,filled" if style.get("shape") == "box" else "filled"
+        classes.append(f"check-{verdict}")
+        if verdict == "failed":
+            what = "its VJP fails its own check" if kind == "op" else "its gradient fails the check"
+            rows.append(f'<FONT COLOR="{STYLE["check_failed"]["color"]}">✗ {what}</FONT>')
     if has_nonfinite(attrs["value"]) or has_nonfinite(attrs["grad"]):
         style.update(STYLE["nonfinite"])
         if style.get("shape") == "box":
@@ -298,6 +319,12 @@ def _edge_attributes(G, u, v, k, attrs, show_values, show_grads, formulas, compa
         style.update(color=grad_color, penwidth="2")
     if not attrs["flows"]:
         classes.append("no-grad")
+    verdict = attrs.get("check")
+    if verdict == "failed" or (verdict == "ok" and number_ is None):
+        style.update(STYLE[f"check_{verdict}_edge"])
+        grad_color = style["color"] if verdict == "failed" else grad_color
+    if verdict is not None:
+        classes.append(f"check-{verdict}")
     if has_nonfinite(attrs["value"]) or has_nonfinite(attrs["grad"]):
         style.update(STYLE["nonfinite_edge"])
         classes.append("nonfinite")
@@ -306,17 +333,24 @@ def _edge_attributes(G, u, v, k, attrs, show_values, show_grads, formulas, compa
     if show_values and attrs["value"] is not None and not scalar_const:  # the node shows it
         rows.append(_html_block(attrs["value"], STYLE["value_color"], ""))
     mark = path_mark(number_) + " " if number_ else ""
+    if verdict == "failed":
+        mark = "✗ " + mark
     if show_grads and attrs["grad"] is not None:
         rows.append(_html_block(attrs["grad"], grad_color, f"{mark}∇ "))
     if formulas is not None and attrs["flows"] and not compact:
         prefix = "" if show_grads else f"{mark}∇ = "
         rows.append(f'<FONT COLOR="{html.escape(grad_color)}">'
                     f'{html_text(prefix + _cut(formulas.edge((u, v, k))))}</FONT>')
+    if verdict == "failed" and not rows:
+        rows.append(f'<FONT COLOR="{STYLE["check_failed_edge"]["color"]}">✗</FONT>')
     if rows:
         style["label"] = _label(rows)
     style["class"] = " ".join(classes)
     style["id"] = f"edge-{u}-{v}-{k}"
     lines = _edge_tooltip(u, v, k, attrs, compact)
+    if verdict is not None:
+        lines.append("the VJP along this edge " + ("FAILS its own check" if verdict == "failed"
+                                                   else "passes its own check"))
     if formulas is not None and attrs["flows"]:  # whole, where the edge's label is cut
         lines.append(f"∇ along this edge = {formulas.edge((u, v, k))}")
     tooltip = plain_lines(lines)

@@ -119,6 +119,7 @@ class Graph:
         order = list(G) if _is_topological(G) else list(nx.topological_sort(G))
         self._steps = [_Step(G, n, flowing) for n in order]
         self._op_steps = [s for s in self._steps if s.op is not None]
+        self._step_of = {s.node: s for s in self._op_steps}
         self._backward_steps = [s for s in reversed(self._steps) if s.grad_slots or s.out_edges]
         self._loss_attrs = G.nodes[self.loss_id]
         self._scalar_loss = math.prod(self._loss_attrs["shape"]) == 1
@@ -163,6 +164,20 @@ class Graph:
         """Leaf ids in graph order, of the given kinds (default: those with a gradient)."""
         kinds = kinds or ("param", "input")
         return [n for n, k in self.nx.nodes(data="kind") if k in kinds]
+
+    def vjps(self, name: str) -> dict:
+        """The VJPs the reverse pass applies at op node ``name``, by argument slot: each a
+        function of ``(g, out, *args)`` giving that argument's gradient, summed back to its
+        shape where it was broadcast. Only slots a gradient flows back through appear."""
+        self._node(name)
+        step = self._step_of.get(name)
+        if step is None:
+            return {}
+
+        def applied(vjp, finish):
+            return vjp if finish is None else lambda *a: finish(vjp(*a))
+
+        return {edge["slot"]: applied(vjp, finish) for vjp, edge, finish, _ in step.grad_slots}
 
     def set(self, name: str, value) -> None:
         """Replace a leaf's value (same shape); call :meth:`evaluate` to recompute."""

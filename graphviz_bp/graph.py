@@ -47,6 +47,10 @@ Node attributes:
 ``multipath``
     True when a node reaches the loss along more than one edge a gradient flows back
     along, so its gradient is a sum of several contributions.
+``check``
+    the verdict of the last :func:`graphviz_bp.checking.check` marked on the graph
+    (:func:`~graphviz_bp.checking.mark`): ``"ok"``, ``"failed"``, or ``None`` (not
+    checked). Op nodes carry their VJP's check, leaves their gradient's.
 
 Edge attributes (one edge per argument slot; the edge key is the slot, so ``x * x``
 has two edges from ``x``, keys 0 and 1):
@@ -62,6 +66,8 @@ has two edges from ``x``, keys 0 and 1):
     True when a gradient flows back along this edge: its source is a param or input
     leaf or computed from one, its slot has a VJP (labels have none), and its target
     receives a gradient from the loss. Set when the graph is made.
+``check``
+    the verdict of the VJP along this edge, checked alone (as on nodes).
 ``path``
     for the out-edges of a ``multipath`` node that a gradient flows along, their number
     1, 2, … in edge order, which figures, reports and derivations all mark ①, ②, …;
@@ -403,10 +409,10 @@ def to_networkx(loss: Expr) -> nx.MultiDiGraph:
         G.add_node(node_id, kind=e.kind, op=e.op, params=dict(e.params),
                    label=e.label or e.name or "",
                    named=e.name is not None, shape=e.shape, value=e.value, grad=None,
-                   multipath=False)
+                   multipath=False, check=None)
         for slot, arg in enumerate(e.args):
             G.add_edge(ids[id(arg)], node_id, key=slot, slot=slot, value=None, grad=None,
-                       flows=False, path=None)
+                       flows=False, path=None, check=None)
 
     G.graph["loss"] = ids[id(loss)]
     mark_gradient_flow(G)

@@ -142,31 +142,104 @@ def inspect_text(g: Graph, source: str) -> str:
     return "\n".join(lines)
 
 
-def check_data(source: str, gradients, claims, g: Graph | None = None) -> dict:
+def _number_or_none(x) -> float | None:
+    return None if x is None or not np.isfinite(x) else float(x)
+
+
+def check_data(source: str, checked, claims, g: Graph | None = None) -> dict:
     """The ``check --json`` document; with ``g``, where NaN or Inf first appeared.
 
-    ``checked`` counts the gradients and claims judged: a loss with no param or input leaf
-    and no claim has nothing to check (``ok`` is then true, and the text report says that
-    nothing was checked). A gradient's ``shape`` is its leaf's; ``reaches`` is false for a
-    leaf no gradient reaches, whose gradient is 0 (its ``note`` says what finite
-    differences found).
+    ``checked`` is a :class:`~graphviz_bp.checking.Checked` (or a list of gradient
+    checks alone). ``checked`` in the document counts the gradients and claims judged: a
+    loss with no param or input leaf and no claim has nothing to check (``ok`` is then
+    true, and the text report says that nothing was checked). A gradient's ``shape`` is
+    its leaf's; ``reaches`` is false for a leaf no gradient reaches, whose gradient is 0
+    (its ``note`` says what finite differences found). ``ops`` has one entry per op node
+    checked alone, in graph order, with one entry per argument edge; ``first_failure``
+    names the first failing op and edge.
     """
+    gradients = checked if isinstance(checked, list) else checked.gradients
     grads = [{"wrt": r.wrt, "shape": list(r.shape), "method": r.method,
-              "max_rel_error": None if not np.isfinite(r.max_rel_error) else float(r.max_rel_error),
+              "max_rel_error": _number_or_none(r.max_rel_error),
               "noise": float(r.noise), "ok": bool(r.ok), "note": r.note,
               "reaches": bool(r.reaches)} for r in gradients]
     judged = [{"wrt": c.wrt, "expr": c.expr, "ok": bool(c.ok), "trials": c.trials,
                "max_rel_error": None if c.max_rel_error is None else float(c.max_rel_error),
                "reason": c.error, "varied": list(c.varied), "warning": c.warning}
               for c in claims]
-    ok = all(r["ok"] for r in grads) and all(c["ok"] for c in judged)
+    ops, composition, per_leaf = [], None, True
+    if not isinstance(checked, list):
+        ops = [{"node": o.node, "op": o.op, "ok": bool(o.ok),
+                "max_rel_error": _number_or_none(o.max_rel_error),
+                "edges": [{"source": e.source, "slot": e.slot, "ok": bool(e.ok),
+                           "max_rel_error": _number_or_none(e.max_rel_error),
+                           "noise": float(e.noise), "gradient": e.gradient,
+                           "resolved": e.resolved, "note": e.note} for e in o.edges]}
+               for o in checked.ops]
+        c = checked.composition
+        composition = None if c is None else {
+            "directions": c.directions, "ok": bool(c.ok),
+            "max_rel_error": _number_or_none(c.max_rel_error), "noise": float(c.noise),
+            "resolved": c.resolved, "note": c.note}
+        per_leaf = checked.per_leaf
+    first = next(({"node": o["node"], "op": o["op"], "source": e["source"], "slot": e["slot"],
+                   "max_rel_error": e["max_rel_error"], "note": e["note"]}
+                  for o in ops if not o["ok"] for e in o["edges"] if not e["ok"]), None)
+    ok = (all(r["ok"] for r in grads) and all(c["ok"] for c in judged)
+          and all(o["ok"] for o in ops) and (composition is None or composition["ok"]))
     document = {"source": source, "ok": ok, "checked": len(grads) + len(judged),
-                "gradients": grads, "claims": judged}
+                "per_leaf": per_leaf, "gradients": grads, "ops": ops,
+                "composition": composition, "first_failure": first, "claims": judged}
     if g is not None:
         forward, backward = g.first_nonfinite()
         document["nonfinite"] = {"forward": forward, "backward": backward}
         document["ok"] = ok and forward is None and backward is None
     return document
+
+
+def _ops_text(data: dict, G=None) -> list[str]:
+    """The lines on the ops checked alone, and on the composition."""
+    ops = data.get("ops") or []
+    lines = []
+    if ops:
+        failing = [o for o in ops if not o["ok"]]
+        errors = [o["max_rel_error"] for o in ops if o["max_rel_error"] is not None]
+        worst = f"worst rel error {max(errors):.1e}" if errors else "nothing measurable"
+        unresolved = sum(not e["resolved"] for o in ops for e in o["edges"])
+        if not failing:
+            lines.append(f"  ops: {len(ops)} checked alone (each VJP against finite differences "
+                         f"of the op at its inputs): all pass, {worst}")
+        else:
+            first = data["first_failure"]
+            lines.append(f"  ops: {len(failing)} of {len(ops)} checked alone FAILED")
+            error = "—" if first["max_rel_error"] is None else f"{first['max_rel_error']:.1e}"
+            lines.append(f"      first failing op: {first['node']} ({first['op']}), edge "
+                         f"{first['source']} → {first['node']} (argument {first['slot']}): "
+                         f"max rel error {error}")
+            if first["note"]:
+                lines.append(f"      {first['note']}")
+            others = [f"{o['node']} ({o['op']})" for o in failing[1:6]]
+            if others:
+                more = f" and {len(failing) - 6} more" if len(failing) > 6 else ""
+                lines.append(f"      also failing: {', '.join(others)}{more}")
+        if unresolved:
+            lines.append(f"      {unresolved} edge(s) sit on a kink at their inputs and were not "
+                         "checked alone")
+    c = data.get("composition")
+    if c is not None:
+        error = "—" if c["max_rel_error"] is None else f"{c['max_rel_error']:.1e}"
+        verdict = "ok" if c["ok"] else "FAILED"
+        if not c["resolved"]:
+            verdict = "not resolved"
+        lines.append(f"  composition: every leaf moved at once along {c['directions']} random "
+                     f"direction(s): max rel error {error}  {verdict}")
+        if c["note"]:
+            lines.append(f"      {c['note']}")
+    return lines
+
+
+#: Rows of leaves judged by their ops shown in the text report; --json lists all.
+LEAF_ROWS = 12
 
 
 def check_text(data: dict) -> str:
@@ -176,17 +249,32 @@ def check_text(data: dict) -> str:
     for side in ("forward", "backward"):
         if broken.get(side):
             lines.append(f"  NaN or Inf appears first in the {side} pass at node {broken[side]!r}")
-    width = max([len(r["wrt"]) for r in data["gradients"]] + [4])
-    for r in data["gradients"]:
+    lines += _ops_text(data)
+    if data["gradients"]:
+        lines.append("gradients, " + ("leaf by leaf against the whole loss" if data.get("per_leaf", True)
+                                      else "judged by the ops on their way to the loss"))
+    rows = data["gradients"]
+    hidden = 0
+    if not data.get("per_leaf", True) and len(rows) > LEAF_ROWS:
+        # judged by their ops, the rows of a deep net repeat each other: failures, then a few
+        shown = [r for r in rows if not r["ok"]][:LEAF_ROWS]
+        shown += [r for r in rows if r["ok"]][:LEAF_ROWS - len(shown)]
+        hidden, rows = len(rows) - len(shown), [r for r in rows if r in shown]
+    width = max([len(r["wrt"]) for r in rows] + [4])
+    for r in rows:
         shape = "×".join(map(str, r["shape"])) or "scalar"
         error = "—" if r["max_rel_error"] is None else f"{r['max_rel_error']:.1e}"
         verdict = "ok" if r["ok"] else "FAILED"
-        if r["ok"] and r["max_rel_error"] is not None and r["max_rel_error"] > 1e-5:
+        if r["ok"] and r["max_rel_error"] is not None and r["max_rel_error"] > 1e-5 and r["method"] != "ops":
             verdict = f"ok (the differences are within the quotients' own error, {r['noise']:.1e})"
         lines.append(f"  ∇{r['wrt']:<{width}}  {shape:<9} {r['method']:<19} "
                      f"max rel error {error}  {verdict}")
         if r["note"]:
             lines.append(f"      {r['note']}")
+    if hidden:
+        failing = sum(not r["ok"] for r in data["gradients"]) - sum(not r["ok"] for r in rows)
+        lines.append(f"  … and {hidden} more leaves, " + (f"{failing} of them FAILED" if failing
+                                                         else "all ok") + " (--json lists them)")
     if data["claims"]:
         lines.append("claims")
     for c in data["claims"]:

@@ -339,8 +339,9 @@ def _derive(g: Graph, expanded: bool, sizes: dict) -> Derivation:
                 term = instantiate(rule, {**bindings, "g": upstream}, node["params"], numbers,
                                    facts, sizes)
                 target[(u, n, k)] = finish(_unbroadcast(term, produced, G.nodes[u]["shape"]))
-            generic = instantiate(rule, {"g": Name("g"), "out": Name("out"), "a": Name("a"),
-                                         "b": Name("b")}, node["params"], numbers, None, sizes)
+            generic = instantiate(rule, {"g": Name("g"), "out": Name("out"),
+                                         **{s: Name(s) for s in slot_names}},
+                                  node["params"], numbers, None, sizes)
             deriv.rule_used[(u, n, k)] = to_text(generic)
             # The rule's instance before what is known of symmetric matrices is used: the
             # step then shows K⁻ᵀ becoming K⁻¹, and why.

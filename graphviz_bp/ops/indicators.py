@@ -13,12 +13,12 @@ defop("ones_like", symbol="𝟙", forward=lambda a: np.ones(np.shape(a)), shape=
 
 defop("step", symbol="[·>0]", forward=lambda a: (np.asarray(a) > 0).astype(float),
       shape=same_shape, vjp=(None,), rule=(None,), domain=("nonzero",), elementwise=True,
-      doc="1 where a > 0, else 0 (the derivative of ReLU)",
+      kinks=lambda a: np.asarray(a) > 0, doc="1 where a > 0, else 0 (the derivative of ReLU)",
       notation=Notation("[{0} > 0]", r"\left[{0} > 0\right]"))
 
 defop("sign", symbol="sign", forward=lambda a: np.sign(a).astype(float), shape=same_shape,
       vjp=(None,), rule=(None,), domain=("nonzero",), elementwise=True,
-      doc="the sign of a (the derivative of |a|)")
+      kinks=lambda a: np.sign(a), doc="the sign of a (the derivative of |a|)")
 
 # Counts taken from shapes, where a formula divides by them (a mean over N rows): written
 # as size(y) rather than 4, a formula holds at every size.
