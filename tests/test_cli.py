@@ -194,7 +194,8 @@ def test_inspect_text_lists_nodes_and_multipath_contributions():
     assert [line.split()[0] for line in lines[header + 2:header + 11]] == list(losses.autoencoder().nx)
 
 
-CHECK_KEYS = {"source", "ok", "checked", "gradients", "claims", "nonfinite"}
+CHECK_KEYS = {"source", "ok", "checked", "per_leaf", "gradients", "ops", "composition",
+              "first_failure", "claims", "nonfinite"}
 
 
 @pytest.mark.parametrize("name", sorted(losses.BUILTINS))
@@ -207,6 +208,13 @@ def test_check_passes_every_builtin(name):
     for r in doc["gradients"]:
         assert set(r) == {"wrt", "shape", "method", "max_rel_error", "noise", "ok", "note", "reaches"}
         assert r["ok"] and r["max_rel_error"] < 1e-6 and r["method"] == "entries"
+    assert doc["per_leaf"] and doc["first_failure"] is None
+    assert doc["composition"]["ok"] and doc["composition"]["max_rel_error"] < 1e-6
+    graph = json.loads(run("inspect", name, "--json").stdout)
+    with_gradient = {n["id"] for n in graph["nodes"] if n["kind"] == "op" and n["grad"] is not None}
+    assert {o["node"] for o in doc["ops"]} == with_gradient
+    for o in doc["ops"]:
+        assert o["ok"] and o["max_rel_error"] < 1e-6 and o["edges"], o
 
 
 def test_check_judges_the_readme_claim_and_a_wrong_one():

@@ -7,8 +7,9 @@ import pytest
 import graphviz_bp as bp
 from graphviz_bp import losses
 
-NODE_KEYS = {"kind", "op", "params", "label", "named", "shape", "value", "grad", "multipath"}
-EDGE_KEYS = {"slot", "value", "grad", "flows", "path"}
+NODE_KEYS = {"kind", "op", "params", "label", "named", "shape", "value", "grad", "multipath",
+             "check"}
+EDGE_KEYS = {"slot", "value", "grad", "flows", "path", "check"}
 
 
 def autoencoder_expr():

@@ -55,13 +55,12 @@ def test_a_large_leaf_no_gradient_reaches_is_checked_by_directions():
     assert result.shape == (10, 10)
 
 
-def test_a_loss_that_changes_with_a_leaf_no_gradient_reaches_fails():
-    # 1e-4 lies within a step of the jump of step(W): the loss changes, and nothing
-    # flows back to say so.
+def test_a_jump_within_a_step_of_the_point_is_stepped_around():
+    # 1e-4 lies within the first step (1e-3) of the jump of step(W). step declares the
+    # jump a kink, so the step is shortened and the loss's derivative, 0, is found.
     W = bp.param("W", np.array([[1e-4, 1.0], [2.0, -1.0]]))
     (result,) = check(bp.sum(bp.step(W))).values()
-    assert not result.ok and not result.reaches
-    assert "the loss changes with W, but no gradient flows back to it" in result.note
+    assert result.ok and not result.reaches and result.max_rel_error == 0.0
 
 
 @pytest.fixture
@@ -105,17 +104,20 @@ def test_the_json_report_says_whether_a_gradient_reaches(capsys):
 
 
 def test_the_command_fails_when_the_loss_changes_with_an_unreached_leaf(capsys, tmp_path):
-    path = tmp_path / "near_jump.py"
+    path = tmp_path / "frozen.py"
     path.write_text(textwrap.dedent("""
         import numpy as np
         import graphviz_bp as bp
 
         def loss():
-            return bp.sum(bp.step(bp.param("W", np.array([1e-4, 1.0]))))
+            frozen = bp.custom_op("frozen", np.sin, lambda g, out, x: None)
+            return bp.sum(frozen(bp.param("W", np.array([0.5, 1.0]))))
     """))
-    code, out = run_check(capsys, f"{path}:loss")
-    assert code == 1
-    assert "FAILED" in out and "the loss changes with W" in out
+    for per_leaf in ("--per-leaf", "--no-per-leaf"):
+        code, out = run_check(capsys, f"{path}:loss", per_leaf)
+        assert code == 1
+        assert "FAILED" in out and "first failing op: frozen_1 (frozen)" in out, out
+        assert "edge W → frozen_1 (argument 0): max rel error 1.0e+00" in out
 
 
 @pytest.mark.parametrize("args", [

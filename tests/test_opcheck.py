@@ -1,0 +1,187 @@
+"""Each op checked alone: every op of the table passes, a wrong VJP planted in any op is
+named as the only failing op, and the composition catches what no single op shows."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import graphviz_bp as bp
+from graphviz_bp import engine, losses
+from graphviz_bp.checking import check
+from graphviz_bp.opcheck import check_composition, check_ops
+from graphviz_bp.ops import OPS, defop, undefop
+from graphviz_bp.ops.shapes import same_shape
+from test_ops import CASES, inputs
+
+DIFFERENTIABLE = sorted(n for n, op in OPS.items() if any(op.vjp))
+
+
+def one_op_loss(op, args, params, seed):
+    """⟨C, op(args)⟩ with a random C (‖op(args) − C‖² for mul and sum): params where the
+    op has a VJP, consts elsewhere."""
+    leaves = [bp.param(f"a{k}", a) if vjp is not None else bp.const(f"c{k}", a)
+              for k, (a, vjp) in enumerate(zip(args, op.vjp))]
+    out = bp.apply(op.name, *leaves, **params).named("out")
+    weights = bp.const("C", np.random.default_rng(seed + 7).normal(size=out.shape))
+    if op.name in ("mul", "sum"):  # the planted op must appear once only
+        return bp.sumsq(out - weights)
+    return bp.sum(weights * out)
+
+
+def planted(op):
+    """The op with every VJP off by a constant: right + 0.05 max(1, |right|)."""
+    def wrong(vjp):
+        if vjp is None:
+            return None
+
+        def vjp_wrong(g, out, *args, **params):
+            right = np.asarray(vjp(g, out, *args, **params), dtype=float)
+            return right + 0.05 * max(1.0, float(np.max(np.abs(right), initial=0.0)))
+        return vjp_wrong
+    return dataclasses.replace(op, vjp=tuple(wrong(v) for v in op.vjp))
+
+
+@pytest.mark.parametrize("name", DIFFERENTIABLE)
+@settings(max_examples=12, deadline=None)
+@given(data=st.data(), seed=st.integers(0, 2**32 - 1))
+def test_every_op_passes_and_a_planted_error_is_the_only_failure(name, data, seed):
+    op = OPS[name]
+    arg_shapes, params = data.draw(CASES[name](op))
+    params = {**op.params, **params}
+    args = inputs(op, arg_shapes, params, seed)
+
+    right = check_ops(bp.Graph(one_op_loss(op, args, params, seed)), seed=seed)
+    assert right and all(c.ok for c in right), [c for c in right if not c.ok]
+    assert all(e.resolved for c in right for e in c.edges)
+
+    OPS[name] = planted(op)
+    try:
+        g = bp.Graph(one_op_loss(op, args, params, seed))
+    finally:
+        OPS[name] = op
+    failing = [c for c in check_ops(g, seed=seed) if not c.ok]
+    assert [c.node for c in failing] == ["out"], failing
+    flowing = {e.slot for e in failing[0].edges if e.gradient}
+    assert {e.slot for e in failing[0].failing} == flowing
+    assert all(e.max_rel_error > 1e-3 for e in failing[0].failing)
+
+
+def test_the_check_is_linear_in_depth_and_names_a_planted_op_in_layer_7():
+    affine = bp.custom_op("affine_t", lambda x, W, b: x @ W + b,
+                          lambda g, out, x, W, b: (g @ W.T, x.T @ g, g.sum(axis=0)))
+    leaky = bp.custom_op("leaky_t", lambda x: np.where(x > 0, x, 0.1 * x),
+                         lambda g, out, x: g * np.where(x > 0, 1.0, 0.1), kinks=lambda x: x > 0)
+    wrong = bp.custom_op("leaky_wrong", lambda x: np.where(x > 0, x, 0.1 * x),
+                         lambda g, out, x: g * np.where(x > 0, 1.0, 0.12), kinks=lambda x: x > 0)
+    rng = np.random.default_rng(0)
+    h = bp.data("X", rng.normal(size=(4, 5)))
+    for i in range(1, 21):
+        W = bp.param(f"W{i}", rng.normal(size=(5, 5)) / np.sqrt(5))
+        b = bp.param(f"b{i}", rng.normal(size=5) * 0.1)
+        h = (wrong if i == 7 else leaky)(affine(h, W, b).named(f"z{i}")).named(f"h{i}")
+    checked = check(bp.Graph(bp.sumsq(h)))
+    assert not checked.per_leaf and not checked.ok
+    assert [o.node for o in checked.failing_ops] == ["h7"]
+    op, edge = checked.first_failure()
+    assert (op.op, edge.source, edge.slot) == ("leaky_wrong", "z7", 0)
+    failing = {r.wrt for r in checked.gradients if not r.ok}
+    assert failing == {"X"} | {f"{p}{i}" for p in "Wb" for i in range(1, 8)}
+    assert all("'h7' (leaky_wrong)" in r.note for r in checked.gradients if not r.ok)
+
+
+def test_the_composition_catches_a_wrong_sum_that_no_op_shows(monkeypatch):
+    # An engine that forgets one contribution at nodes reached along several paths:
+    # every VJP is right, and the gradient of W in the autoencoder (two paths) is not.
+    real = engine._flowing_out
+    monkeypatch.setattr(engine, "_flowing_out",
+                        lambda G, u, flowing: (lambda out: out[:-1] if len(out) > 1 else out)(
+                            real(G, u, flowing)))
+    g = losses.autoencoder(m=3, n=4)
+    assert all(c.ok for c in check_ops(g))
+    composition = check_composition(g)
+    assert not composition.ok and composition.max_rel_error > 1e-2
+    monkeypatch.undo()
+    assert check_composition(losses.autoencoder(m=3, n=4)).ok
+
+
+def test_the_composition_sees_a_leaf_deep_in_a_net_whose_gradient_is_small():
+    g = losses.fc_net(hidden_dims=[4] * 30)
+    assert check_composition(g).ok
+    g.nx.nodes["W1"]["grad"] = g.grad("W1") * 1.01  # the first layer's gradient is tiny
+    assert not check_composition(g).ok
+
+
+@pytest.fixture
+def half_wrong():
+    """x³ whose VJP is 1.5 times too large."""
+    defop("cube_wrong", symbol="(·)³", forward=lambda a: a**3, shape=same_shape,
+          vjp=(lambda g, out, a: 1.5 * 3 * g * a * a,), rule=("4.5 * g * a ** 2",),
+          domain=("real",), doc="a³ with a wrong gradient", elementwise=True)
+    yield bp.FUNCTIONS["cube_wrong"]
+    undefop("cube_wrong")
+
+
+def test_a_large_constant_in_the_loss_cannot_hide_a_wrong_rule(half_wrong):
+    # The large-gradient leaf y and the 1e12 used to let x's wrong gradient pass within
+    # the loss's rounding error, measured against y's scale.
+    x = bp.param("x", np.array([0.3, -0.8, 1.1]))
+    y = bp.param("y", np.array([1.0, 2.0]))
+    g = bp.Graph(1e12 + bp.sum(half_wrong(x)) + 1e6 * bp.sum(y))
+    result = {r.wrt: r for r in bp.check_gradients(g)}["x"]
+    assert not result.ok and not result.resolved
+    checked = check(g)
+    assert not checked.ok and [o.op for o in checked.failing_ops] == ["cube_wrong"]
+    assert {r.wrt: r.ok for r in checked.gradients} == {"x": False, "y": True}
+
+
+def test_a_large_constant_with_right_rules_passes_judged_by_the_ops():
+    x = bp.param("x", np.array([0.3, -0.8, 1.1]))
+    g = bp.Graph(1e12 + bp.sum(bp.exp(x)))
+    (result,) = bp.check_gradients(g)
+    assert not result.ok and not result.resolved  # the whole loss cannot tell
+    checked = check(g)
+    assert checked.ok and not checked.composition.resolved
+    (judged,) = checked.gradients
+    assert judged.ok and "each checked alone, pass" in judged.note
+
+
+def test_the_gradient_of_each_builtin_passes_at_20_seeds():
+    false_failures = []
+    for name, build in losses.BUILTINS.items():
+        for seed in range(20):
+            checked = check(build(seed=seed), seed=seed)
+            if not checked.ok:
+                false_failures.append((name, seed))
+    assert false_failures == []
+
+
+@pytest.mark.parametrize("depth", [10, 40])
+def test_leaves_judged_by_their_ops_agree_with_leaf_by_leaf_checks(depth):
+    g = losses.fc_net(hidden_dims=[3] * depth)
+    by_ops, per_leaf = check(g, per_leaf=False), check(g, per_leaf=True)
+    assert by_ops.ok and per_leaf.ok
+    assert [r.wrt for r in by_ops.gradients] == [r.wrt for r in per_leaf.gradients]
+    assert {r.method for r in by_ops.gradients} == {"ops"}
+    assert {r.method for r in per_leaf.gradients} == {"entries"}
+
+
+def test_a_kink_at_the_recorded_inputs_is_stepped_around_or_said():
+    # max_pool2d of ReLU outputs: windows of zeros tie exactly. The zeros are kept still,
+    # and the rest of the window is checked.
+    g = losses.BUILTINS["conv-net"](seed=3)
+    pool = {c.node: c for c in check_ops(g)}["p"]
+    assert pool.ok and all(e.resolved for e in pool.edges)
+    # Every entry tied: no direction has a derivative; said, not failed.
+    x = bp.param("x", np.zeros((1, 1, 2, 2)))
+    g = bp.Graph(bp.sum(bp.max_pool2d(x, kernel_size=2)))
+    (pool,) = [c for c in check_ops(g) if c.op == "max_pool2d"]
+    (edge,) = pool.edges
+    assert edge.ok and not edge.resolved and "sits on a kink" in edge.note
+
+
+def test_an_unknown_leaf_is_refused_before_any_work():
+    with pytest.raises(bp.UnknownNameError, match="no node named 'Q'"):
+        check(losses.autoencoder(), "Q")
