@@ -29,7 +29,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
-from graphviz_bp import check_gradients, losses  # noqa: E402
+from graphviz_bp import check as bp_check, check_gradients, losses  # noqa: E402
 from graphviz_bp.ops import OPS  # noqa: E402
 from graphviz_bp.dot import to_dot  # noqa: E402
 from graphviz_bp.drawing import draw  # noqa: E402
@@ -202,6 +202,134 @@ def gradient_checks(quick: bool) -> None:
     jax_check_grads()
 
 
+def _forward_backward_time(g, repeat: int) -> float:
+    return median_time(g.evaluate, repeat, warmup=2)
+
+
+def _timed(fn):
+    start = time.perf_counter()
+    result = fn()
+    return result, time.perf_counter() - start
+
+
+def scaling(quick: bool) -> None:
+    """Checks that scale with depth: bp.check (every op alone + the composition) against
+    the leaf-by-leaf check of every entry, as multiples of one forward + backward."""
+    depths = (10, 50, 100, 200, 400)
+    rows, ratios = [], {}
+    jax_fc_check(losses.fc_net(hidden_dims=[4]), 1.0)  # JAX's start-up is not a check's cost
+    for depth in depths:
+        g = losses.fc_net(hidden_dims=[4] * depth)
+        once = _forward_backward_time(g, 5 if quick else 20)
+        checked, t_ops = _timed(lambda: bp_check(g))
+        assert checked.ok, f"fc-net {depth}: a right gradient failed"
+        per_leaf = "not run (quadratic in depth)" if depth > 200 else "not run (--quick)"
+        if not (quick and depth > 100) and depth <= 200:
+            results, t_leaf = _timed(lambda: check_gradients(g))
+            per_leaf = f"{fmt(t_leaf)} ({t_leaf / once:.0f}×)"
+        ratios[depth] = t_ops / once
+        rows.append([str(depth), str(len(checked.ops)), fmt(once), f"{fmt(t_ops)} ({t_ops / once:.0f}×)",
+                     per_leaf, jax_fc_check(g, once)])
+    table("Checking fc-net by depth: each op alone + the composition (bp.check), every leaf "
+          "entry by entry against the whole loss (check_gradients), and JAX's check_grads "
+          "(one random direction, compilation included); × one forward + backward of graphviz-bp",
+          ["hidden layers", "ops checked", "forward + backward", "bp.check", "leaf by leaf",
+           "jax check_grads"], rows)
+    linear = ratios[400] / ratios[200]
+    target("fc-net with 200 hidden layers checked in at most 150× one forward + backward",
+           ratios[200] <= 150, f"{ratios[200]:.0f}×")
+    target("400 layers scale linearly (ratio to one pass within 1.5× of 200 layers')",
+           linear <= 1.5, f"{ratios[400]:.0f}× vs {ratios[200]:.0f}×")
+
+    g = losses.two_layer_net(N=500, D=3072, H=100, C=10)
+    once = _forward_backward_time(g, 5 if quick else 15)
+    checked, t = _timed(lambda: bp_check(g))
+    target("the CIFAR-size two-layer net's full check at most 50× one forward + backward",
+           checked.ok and t / once <= 50, f"{fmt(t)} = {t / once:.0f}× of {fmt(once)}")
+    caught = planted_relu_check()
+    target("... still catching the planted × 2.001 ReLU VJP", caught[0], caught[1])
+
+    failing = planted_layer_7()
+    target("a planted wrong VJP in layer 7 of a 20-layer net of user ops is the only failing op",
+           failing == ["h7"], f"failing ops: {failing}")
+
+
+def jax_fc_check(g, once: float) -> str:
+    """jax.test_util.check_grads on the same fc-net: what a JAX user would run instead."""
+    try:
+        import jax
+        import jax.numpy as jnp
+        from jax.test_util import check_grads
+    except ImportError:
+        return "not installed"
+    jax.config.update("jax_enable_x64", True)
+    layers = sum(1 for n in g.leaves("param") if n.startswith("W"))
+    names = [f"{p}{i}" for i in range(1, layers + 1) for p in "Wb"]
+    params = [jnp.asarray(g.value(n)) for n in names]
+    X, y, reg = jnp.asarray(g.value("X")), np.asarray(g.value("y")), float(g.value("reg"))
+
+    def loss(*flat):
+        out = X
+        for i in range(layers):
+            out = out @ flat[2 * i] + flat[2 * i + 1]
+            if i < layers - 1:
+                out = jnp.maximum(out, 0)
+        logp = jax.nn.log_softmax(out, axis=1)
+        penalty = sum(jnp.sum(flat[2 * i] ** 2) for i in range(layers))
+        return -jnp.mean(logp[np.arange(len(y)), y]) + 0.5 * reg * penalty
+
+    start = time.perf_counter()
+    try:
+        check_grads(loss, params, order=1, modes=["rev"])
+        verdict = "passed"
+    except AssertionError:
+        verdict = "failed a right gradient"
+    t = time.perf_counter() - start
+    return f"{fmt(t)} ({t / once:.0f}×), {verdict}"
+
+
+def target(text: str, met: bool, measured: str) -> None:
+    print(f"- {'met' if met else 'MISSED'}: {text}: {measured}")
+
+
+def planted_relu_check() -> tuple[bool, str]:
+    import dataclasses
+
+    op = OPS["relu"]
+    right = op.vjp[0]
+    OPS["relu"] = dataclasses.replace(op, vjp=(lambda g, out, a: 2.001 * right(g, out, a),))
+    try:
+        g = losses.two_layer_net(N=500, D=3072, H=100, C=10)
+    finally:
+        OPS["relu"] = op
+    checked = bp_check(g)
+    first = checked.first_failure()
+    named = first is not None and first[0].op == "relu"
+    return (not checked.ok and named,
+            f"first failing op {first[0].node} ({first[0].op}), error {first[1].max_rel_error:.1e}"
+            if first else "not caught")
+
+
+def planted_layer_7() -> list[str]:
+    from graphviz_bp import custom_op, data, param, sumsq
+
+    affine = custom_op("bench_affine", lambda x, W, b: x @ W + b,
+                       lambda g, out, x, W, b: (g @ W.T, x.T @ g, g.sum(axis=0)))
+    leaky = custom_op("bench_leaky", lambda x: np.where(x > 0, x, 0.1 * x),
+                      lambda g, out, x: g * np.where(x > 0, 1.0, 0.1), kinks=lambda x: x > 0)
+    wrong = custom_op("bench_leaky_wrong", lambda x: np.where(x > 0, x, 0.1 * x),
+                      lambda g, out, x: g * np.where(x > 0, 1.0, 0.11), kinks=lambda x: x > 0)
+    rng = np.random.default_rng(0)
+    h = data("X", rng.normal(size=(8, 16)))
+    for i in range(1, 21):
+        W = param(f"W{i}", rng.normal(size=(16, 16)) / 4)
+        b = param(f"b{i}", rng.normal(size=16) * 0.1)
+        h = (wrong if i == 7 else leaky)(affine(h, W, b).named(f"z{i}")).named(f"h{i}")
+    from graphviz_bp import Graph
+
+    return [o.node for o in bp_check(Graph(sumsq(h))).failing_ops]
+
+
 def planted_wrong_vjp() -> None:
     import dataclasses
 
@@ -290,7 +418,7 @@ def whole_command(quick: bool) -> None:
 
 
 SECTIONS = {"passes": forward_backward, "memory": memory, "figures": figures,
-            "checks": gradient_checks, "commands": whole_command}
+            "checks": gradient_checks, "scaling": scaling, "commands": whole_command}
 
 
 def warm_allocator() -> None:

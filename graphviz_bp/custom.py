@@ -29,7 +29,7 @@ from .graph import FUNCTIONS
 from .ops import OPS, defop, undefop
 from .ops.shapes import shape_text
 
-__all__ = ["custom_op"]
+__all__ = ["custom_op", "remove_custom_op", "custom_ops"]
 
 #: Ops made by :func:`custom_op` (name → the names of its rule ops), which it may make again.
 _MADE: dict[str, tuple[str, ...]] = {}
@@ -68,8 +68,7 @@ def custom_op(name: str, forward, vjp, *, symbol: str | None = None, domain=None
     arguments = _argument_names(name, forward)
     domains = _domains(name, domain, len(arguments))
     if name in _MADE:
-        for made in (name, *_MADE.pop(name)):
-            undefop(made)
+        remove_custom_op(name)
     elif name in OPS or name in FUNCTIONS:
         raise GraphvizBPError(f"{name!r} is already an op or function of graphviz-bp; "
                               "choose another name")
@@ -101,6 +100,19 @@ def custom_op(name: str, forward, vjp, *, symbol: str | None = None, domain=None
         raise GraphvizBPError(f"custom op {name!r}: {err}") from None
     _MADE[name] = tuple(rule_ops)
     return FUNCTIONS[name]
+
+
+def remove_custom_op(name: str) -> None:
+    """Remove an op made by :func:`custom_op`, with its rule ops."""
+    if name not in _MADE:
+        raise GraphvizBPError(f"{name!r} is not an op made by custom_op")
+    for made in (name, *_MADE.pop(name)):
+        undefop(made)
+
+
+def custom_ops() -> list[str]:
+    """The names of the ops made by :func:`custom_op`, oldest first."""
+    return list(_MADE)
 
 
 def _argument_names(name: str, forward) -> list[str]:

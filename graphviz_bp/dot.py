@@ -15,9 +15,9 @@ Legend of a figure:
   those contributions (∇W = ① + ②) with the total;
 - a node or edge whose value or gradient holds NaN or ±Inf is red;
 - a dashed box marked ×N stands for N alike layers folded (see :mod:`.folding`);
-- after ``check --render``: an op whose VJP failed its own check, a leaf whose gradient
-  failed, and the edges whose gradient is wrong are red and marked ✗; what passed is a
-  subtle green.
+- after ``check --render``: an op whose VJP failed its own check, the edge along which
+  it sends a wrong gradient, and a leaf whose gradient failed are red and marked ✗; ops
+  and edges that passed their own check are a subtle green.
 """
 
 from __future__ import annotations
@@ -286,8 +286,8 @@ def _node_attributes(G, n, attrs, loss, show_values, show_grads, formulas, compa
             rows.append(_html_block(attrs["grad"], STYLE["grad_color"], "= "))
     verdict = attrs.get("check")
     if verdict is not None:
-        style.update(STYLE[f"check_{verdict}"])
-        if kind != "const":
+        if verdict == "failed" or kind == "op":  # a leaf that passed keeps its own colours
+            style.update(STYLE[f"check_{verdict}"])
             style["style"] = "rounded,filled" if style.get("shape") == "box" else "filled"
         classes.append(f"check-{verdict}")
         if verdict == "failed":

@@ -57,3 +57,15 @@ def assert_close(actual, expected, rtol=1e-9):
 @pytest.fixture
 def rng():
     return np.random.default_rng(12345)
+
+
+@pytest.fixture(autouse=True)
+def _forget_custom_ops():
+    """Ops a test makes with bp.custom_op do not outlive it."""
+    from graphviz_bp.custom import custom_ops, remove_custom_op
+
+    before = set(custom_ops())
+    yield
+    for name in custom_ops():
+        if name not in before:
+            remove_custom_op(name)

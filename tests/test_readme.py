@@ -40,7 +40,26 @@ def test_cli_commands_run(tmp_path, command, code):
     if "--engine system" in command and shutil.which("dot") is None:
         pytest.skip("needs the system Graphviz `dot`")
     args = shlex.split(command)[1:]
+    shutil.copytree(ROOT / "examples", tmp_path / "examples")
     result = subprocess.run([sys.executable, "-m", "graphviz_bp", *args], cwd=tmp_path,
                             capture_output=True, text=True)
     assert result.returncode == code, result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_the_planted_bug_report_is_what_the_command_prints(tmp_path):
+    block = next(b for b in blocks("text") if "$ graphviz-bp check examples/planted_bug.py" in b)
+    command, *shown = block.strip().splitlines()
+    shutil.copytree(ROOT / "examples", tmp_path / "examples")
+    result = subprocess.run([sys.executable, "-m", "graphviz_bp", *shlex.split(command)[2:]],
+                            cwd=tmp_path, capture_output=True, text=True)
+    assert result.returncode == 1, result.stderr
+    printed = result.stdout.strip().splitlines()
+    assert len(printed) == len(shown)
+    for ours, theirs in zip(shown, printed):
+        if ours.endswith("  ok"):  # a right gradient's error is rounding: other CPUs differ
+            assert theirs.endswith("  ok") and ours.split()[:3] == theirs.split()[:3]
+        else:
+            assert ours == theirs
+    assert (tmp_path / "planted_bug.svg").read_text().count("check&#45;failed") == \
+        (ROOT / "examples" / "planted_bug.svg").read_text().count("check&#45;failed") > 0
