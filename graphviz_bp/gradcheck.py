@@ -10,11 +10,12 @@ import networkx as nx
 import numpy as np
 
 from .engine import Graph
-from .errors import NumericalError
+from .errors import GraphvizBPError, NumericalError
 from .ops import OPS
 
 __all__ = ["GradientCheck", "check_gradients", "relative_error", "difference_quotient",
-           "kink_pattern", "LeftDomain", "OnKink", "FIRST_STEP", "SHORTEST_STEP"]
+           "kink_pattern", "spread", "LeftDomain", "OnKink", "judge", "confirmed", "Tally",
+           "FIRST_STEP", "SHORTEST_STEP"]
 
 
 def relative_error(a, b, floor: float = 0.0) -> float:
@@ -64,13 +65,15 @@ def difference_quotient(at: Callable[[float], tuple[float, bytes]],
     domain (a non-finite φ counts as leaving it). Central differences at h and 2h are
     Richardson-extrapolated to an O(h⁴) error; h starts at ``first`` and is cut 10× while
     the four points lie on different sides of a kink (there the quotient says nothing
-    about the derivative) or while one of them leaves the domain. Raises
-    :class:`LeftDomain` when even :data:`SHORTEST_STEP` leaves it. When even that step
+    about the derivative) or while one of them leaves the domain, down to ``first`` ×
+    :data:`SHORTEST_STEP` / :data:`FIRST_STEP`. Raises :class:`LeftDomain` when even that
+    step leaves it. When even that step
     crosses a kink, the quotient is returned (``on_kink="use"``: the kink is then nearer
     than 1e-8, and its jump in slope costs little) or :class:`OnKink` is raised
     (``"raise"``: the point lies on the kink itself, as at a tie of a max).
     """
     h, left_domain = first, False
+    shortest = first * (SHORTEST_STEP / FIRST_STEP)  # as far below the first as 1e-8 is below 1e-3
     while True:
         points, outside = [], None
         for t in (h, -h, 2 * h, -2 * h):
@@ -80,13 +83,13 @@ def difference_quotient(at: Callable[[float], tuple[float, bytes]],
                 outside = str(err)
                 break
             points.append((value, kinks))
-        shorter = h / 10 >= SHORTEST_STEP
+        shorter = h / 10 >= shortest
         if outside is not None:
             if not shorter:
                 raise LeftDomain(outside)
             h, left_domain = h / 10, True
             continue
-        if left_domain and h / 100 >= SHORTEST_STEP:
+        if left_domain and h / 100 >= shortest:
             # The edge of the domain is near and derivatives grow towards it (log at
             # 1e-4): a step 100× inside keeps the O(h⁴) error of the quotient small.
             h, left_domain = h / 100, False
@@ -100,6 +103,15 @@ def difference_quotient(at: Callable[[float], tuple[float, bytes]],
             far = (far_ahead - far_behind) / (4 * h)
             return (4 * near - far) / 3, h
         h /= 10
+
+
+def spread(value) -> float:
+    """How far an array's entries typically are from 0 (their root mean square; 1 for
+    zeros): steps and directions are scaled by it, so that a step of 1e-3 is relative to
+    the array's own size (a weight of 0.01, an input of 1e4)."""
+    value = np.asarray(value, dtype=float)
+    rms = float(np.sqrt(np.mean(np.square(value)))) if value.size else 0.0
+    return rms if np.isfinite(rms) and rms > 0 else 1.0
 
 
 def kink_pattern(patterns) -> bytes:
@@ -140,7 +152,7 @@ class _Probe:
             self.work += self.theta
             return self._loss()
         try:
-            return difference_quotient(at, first)
+            return difference_quotient(at, first, "raise")
         finally:
             np.copyto(self.work, self.theta)
 
@@ -150,12 +162,12 @@ class _Probe:
             self.work[index] = self.theta[index] + t
             return self._loss()
         try:
-            return difference_quotient(at, first)
+            return difference_quotient(at, first, "raise")
         finally:
             self.work[index] = self.theta[index]
 
     def restore(self) -> None:
-        self.g.set(self.name, self.original)
+        self.node["value"] = self.original  # the very object: labels stay integers
         self.g.forward(changed=self.name)
 
 
@@ -172,23 +184,27 @@ def check_gradients(g: Graph, wrt=None, *, tol: float = 1e-6, tol_sampled: float
 
     Quotients are central differences at ε and 2ε combined by Richardson extrapolation
     (error O(ε⁴)), so ε can be long enough (1e-3 by default) for rounding not to matter
-    even in a loss of 10⁴; ε is cut tenfold while a step crosses a ReLU or abs kink, or
-    leaves the domain of an op (then, if even 1e-8 leaves it, the leaf fails with a note
-    naming where).
+    even in a loss of 10⁴; ε is cut tenfold while a step crosses a kink, or leaves the
+    domain of an op (then, if even 1e-8 leaves it, the leaf fails with a note naming
+    where). The first step is 1e-3 of the leaf's size (its root mean square), and of an
+    entry's own size where that is smaller. A comparison that fails is made again at steps
+    10×, 100× and 1000× shorter: a right
+    gradient's quotient converges (a weight of 0.01 is not well served by a step of
+    1e-3), a wrong one does not.
 
-    The relative error is |a − b| / max(|a|, |b|, 10⁻⁸ s), entry by entry, along each
-    direction, and normwise over the sampled entries, where s is the largest entry of
-    this leaf's own gradient: a scale of the gradient itself, never of the loss or of
-    another leaf's gradient. A comparison passes when its error is at most ``tol``
-    (entries) or ``tol_sampled`` (directions and samples), or when |a − b| is within the
-    quotient's own rounding error, 16 ε_mach max(1, |L|) / ε (``GradientCheck.noise``):
-    float64 cannot tell such a and b apart. Where that rounding error exceeds 1% of s (a
-    huge constant added to the loss swamps its changes), nothing can be concluded: the
-    leaf fails, with a note, and ``resolved`` false (:func:`graphviz_bp.checking.check`
-    then judges the gradient by its ops, checked one by one); unless s itself is below
-    16 ε_mach max(1, |L|), the loss's own rounding: then the gradient is 0 as far as
-    float64 can tell, and quotients 0 within their noise agree. A wrong rule gives 1e-2
-    or more.
+    Each comparison is judged by :func:`judge`: the relative error is |a − b| / max(|a|,
+    |b|, floor) with floor 10⁻⁸ s entry by entry and along directions, where s is the
+    largest entry of this leaf's own gradient (a scale of the gradient itself, never of
+    the loss or of another leaf's), and the largest sampled entry for the samples (judged
+    normwise). It passes at most ``tol`` (entries) or ``tol_sampled`` (directions and
+    samples). A difference within the quotient's own rounding error, 16 ε_mach max(1,
+    |L|) / ε (``GradientCheck.noise``), cannot be told from rounding: where gradient and
+    quotient are themselves at that level it passes (a gradient 0 as far as float64 can
+    tell), and otherwise the leaf is not resolved (a huge constant added to the loss
+    swamps its changes): it fails with a note and ``resolved`` false, and
+    :func:`graphviz_bp.checking.check` then judges it by its ops, checked one by one. An
+    entry sitting exactly on a kink (a ReLU input of exactly 0) has no derivative to
+    compare: it is left out, and said. A wrong rule gives 1e-2 or more.
 
     A leaf no gradient reaches (it enters the loss only through ops without a gradient,
     such as ``step`` or ``ones_like``) has backprop's gradient 0, of the leaf's shape,
@@ -197,7 +213,7 @@ def check_gradients(g: Graph, wrt=None, *, tol: float = 1e-6, tol_sampled: float
     depends on the leaf through an op that passes no gradient back.
     The graph is left as it was found.
     """
-    names = [wrt] if isinstance(wrt, str) else list(wrt or g.leaves())
+    names = leaf_names(g, wrt)
     rng = np.random.default_rng(seed)
     rounding = 16 * np.finfo(float).eps * max(1.0, abs(g.loss))
     results = []
@@ -206,65 +222,161 @@ def check_gradients(g: Graph, wrt=None, *, tol: float = 1e-6, tol_sampled: float
         grad = (np.asarray(g.grad(name), dtype=float) if reaches
                 else np.zeros(g.nx.nodes[name]["shape"]))
         scale = float(np.max(np.abs(grad), initial=0.0))
-        floor = 1e-8 * scale
         probe = _Probe(g, name)
+        first = step * spread(probe.theta)
         limit = tol if grad.size <= max_entries else tol_sampled
-        steps, verdicts, errors = [], [], []
-
-        def compare(exact, numeric, used: float, normwise: bool = False) -> None:
-            """Judge backprop's ``exact`` against the quotient ``numeric`` made with step ``used``."""
-            steps.append(used)
-            exact, numeric = np.atleast_1d(exact), np.atleast_1d(numeric)
-            difference = np.abs(exact - numeric)
-            if normwise:
-                bound = max(np.max(np.abs(exact)), np.max(np.abs(numeric)), floor)
-                error = float(np.max(difference) / bound) if bound else 0.0
-            else:
-                error = relative_error(exact, numeric, floor)
-            errors.append(error)
-            verdicts.append(error <= limit or bool(np.all(difference <= rounding / used)))
+        tally = Tally()
 
         note = None
         try:
             if grad.size <= max_entries:
                 method = "entries"
                 for index in np.ndindex(grad.shape):
-                    value, used = probe.entry(index, step)
-                    compare(grad[index], value, used)
+                    # relative to the entry too: 1/y at y = 1e-6 beside entries of 1
+                    own = step * max(abs(float(probe.theta[index])), 1e-3 * first / step)
+                    tally.add(*confirmed(lambda h, i=index: (grad[i], *probe.entry(i, h)),
+                                         min(first, own), rounding, limit, 1e-8 * scale, scale))
             else:
                 method = "directions+samples"
+                typical = float(np.linalg.norm(grad)) / np.sqrt(grad.size)  # of ⟨∇, v⟩, ‖v‖ = 1
                 for _ in range(directions):
                     v = rng.normal(size=grad.shape)
                     v /= np.linalg.norm(v)
-                    value, used = probe.along(v, step)
-                    compare(np.vdot(grad, v), value, used)
+                    exact = float(np.vdot(grad, v))
+                    tally.add(*confirmed(lambda h, v=v, exact=exact: (exact, *probe.along(v, h)),
+                                         first, rounding, limit, 1e-8 * scale, typical))
                 picked = rng.choice(grad.size, size=min(samples, grad.size), replace=False)
-                quotients = [probe.entry(np.unravel_index(i, grad.shape), step) for i in picked]
-                compare(grad.reshape(-1)[picked], [q for q, _ in quotients],
-                        min(used for _, used in quotients), normwise=True)
+                sampled = grad.reshape(-1)[picked]
+                # judged normwise: each entry against the largest sampled entry
+                normwise = float(np.max(np.abs(sampled), initial=0.0))
+                for i, exact in zip(picked, sampled):
+                    index = np.unravel_index(i, grad.shape)
+                    tally.add(*confirmed(lambda h, index=index, exact=exact:
+                                         (exact, *probe.entry(index, h)),
+                                         first, rounding, limit, max(normwise, 1e-8 * scale),
+                                         scale))
         except LeftDomain as outside:
             note = (f"every step down to {SHORTEST_STEP:g} leaves the domain of the loss "
                     f"({outside}): finite differences cannot check ∇{name} here")
         finally:
             probe.restore()
-        noise = rounding / min(steps) if steps else float("inf")
-        # Gradients below the loss's own rounding are 0 as far as float64 can tell
-        # (Σ softmax(A) along its axis is constant): nothing to resolve, and the
-        # quotients, 0 within their noise, agree.
-        resolved = not (note is None and noise > 1e-2 * scale and scale > rounding)
-        if not resolved:
+        noise = rounding / min(tally.steps) if tally.steps else float("inf")
+        resolved = note is None and tally.resolved
+        ok = resolved and not tally.failed
+        if note is None and not tally.failed and tally.unresolved:
             note = (f"finite differences cannot resolve ∇{name}: rounding in a loss of "
-                    f"{g.loss:.3g} makes them uncertain by {noise:.2g}, more than 1% of the "
-                    f"gradient ({scale:.2g})")
+                    f"{g.loss:.3g} makes them uncertain by {noise:.2g}, as much as the "
+                    f"differences they should show")
             if abs(g.loss) > 1e6:
                 note += "; check the loss without its large constant terms"
-        error = max(errors, default=float("nan"))
-        ok = note is None and all(verdicts)
-        if not reaches and note is None:
-            note = _unreached_note(g, name, ok)
-        results.append(GradientCheck(name, grad.shape, method, error, ok,
-                                     min(steps, default=step), noise, note, reaches, resolved))
+        elif note is None and not tally.failed and tally.on_kink:
+            note = tally.kink_note(f"∇{name}")
+        if not reaches and ok:
+            note = _unreached_note(g, name, True)
+        elif not reaches and tally.failed:
+            note = _unreached_note(g, name, False)
+        results.append(GradientCheck(name, grad.shape, method, tally.worst, ok,
+                                     min(tally.steps, default=first), noise, note, reaches, resolved))
     return results
+
+
+def leaf_names(g: Graph, wrt) -> list[str]:
+    """The leaves to check: ``wrt`` (a name or names), default every param and input leaf;
+    anything else is refused with the reason."""
+    if wrt is None:
+        return g.leaves()
+    names = [wrt] if isinstance(wrt, str) else wrt
+    if not isinstance(names, (list, tuple)) or not all(isinstance(n, str) for n in names):
+        raise GraphvizBPError(f"wrt must be a leaf's name or a list of names, got {wrt!r}")
+    for name in names:
+        kind = g.nx.nodes[name]["kind"] if name in g.nx else g.value(name)  # unknown: refused
+        if kind == "op":
+            raise GraphvizBPError(f"{name!r} is computed by an op; only param and input leaves "
+                                  "are checked (every op is checked alone by bp.check)")
+        if kind == "const":
+            raise GraphvizBPError(f"{name!r} is a const: it has no gradient to check")
+    return list(names)
+
+
+def judge(exact: float, numeric: float, rounding: float, used: float, tol: float,
+          floor: float, scale: float) -> tuple[str, float]:
+    """``"pass"``, ``"fail"`` or ``"unresolved"``, and the relative error, of backprop's
+    ``exact`` against the quotient ``numeric`` made with step ``used`` of a function whose
+    values carry a rounding error ``rounding`` (so the quotient's noise is rounding / used);
+    ``scale`` is the size such a gradient typically has.
+
+    The relative error is |a − b| / max(|a|, |b|, floor): at most ``tol`` passes. A larger
+    difference within the noise cannot be told from rounding. It passes when the noise is
+    below 10⁻³ of ``scale`` (what it could hide is smaller than 0.1% of the gradient: a
+    small entry beside large ones) or when backprop's value is itself below ``rounding``
+    (a gradient 0 as far as float64 can tell). Otherwise it is unresolved: the quotient
+    cannot see whether a wrong rule is there (a huge constant added to the loss). Beyond
+    the noise, it fails.
+    """
+    difference = abs(exact - numeric)
+    bound = max(abs(exact), abs(numeric), floor)
+    error = difference / bound if bound else 0.0
+    noise = rounding / used
+    if error <= tol:
+        return "pass", error
+    if difference > noise:
+        return "fail", error
+    return ("pass" if noise <= 1e-3 * scale or abs(exact) <= rounding else "unresolved"), error
+
+
+def confirmed(measure, first: float, rounding: float, tol: float, floor: float, scale: float):
+    """Judge ``measure(h) -> (exact, numeric, step used)`` at step ``first``, and where it
+    fails, again at steps 10×, 100× and 1000× shorter: a right gradient's quotient converges as
+    the step shrinks (a parameter of 0.01 is not well served by a step of 1e-3), a wrong
+    one stays wrong. Returns (verdict, error, step used); the verdict is ``"kink"`` when
+    every step down to the shortest crosses a kink.
+    """
+    outcome = None
+    for h in (first, first / 10, first / 100, first / 1000):
+        try:
+            exact, numeric, used = measure(h)
+        except OnKink:
+            return ("kink", float("nan"), h) if outcome is None else outcome
+        verdict, error = judge(float(exact), float(numeric), rounding, used, tol, floor, scale)
+        if verdict == "pass":
+            return verdict, error, used
+        if outcome is None or (verdict == "fail" and outcome[0] != "fail"):
+            outcome = (verdict, error, used)
+    return outcome
+
+
+class Tally:
+    """The verdicts of many comparisons of one gradient or edge."""
+
+    def __init__(self):
+        self.steps, self.errors = [], []
+        self.failed = self.unresolved = self.on_kink = self.judged = 0
+
+    def add(self, verdict: str, error: float, used: float) -> None:
+        if verdict == "kink":
+            self.on_kink += 1
+            return
+        self.steps.append(used)
+        self.errors.append(error)
+        self.judged += 1
+        self.failed += verdict == "fail"
+        self.unresolved += verdict == "unresolved"
+
+    @property
+    def resolved(self) -> bool:
+        return not self.unresolved and (self.judged > 0 or not self.on_kink)
+
+    @property
+    def worst(self) -> float:
+        return max(self.errors, default=float("nan"))
+
+    def kink_note(self, what: str) -> str:
+        if not self.judged:
+            return (f"{what} sits on a kink at the recorded point (every step down to "
+                    f"{SHORTEST_STEP:g} crosses it): finite differences cannot check it here")
+        return (f"{self.on_kink} of {self.on_kink + self.judged} comparisons of {what} sit on a "
+                "kink at the recorded point (there the gradient is a choice among one-sided "
+                "slopes): the others pass")
 
 
 def _unreached_note(g: Graph, name: str, agree: bool) -> str:

@@ -28,8 +28,8 @@ import numpy as np
 
 from .engine import Graph
 from .errors import NumericalError
-from .gradcheck import (FIRST_STEP, SHORTEST_STEP, LeftDomain, OnKink, difference_quotient,
-                        kink_pattern)
+from .gradcheck import (FIRST_STEP, SHORTEST_STEP, LeftDomain, Tally, confirmed,
+                        difference_quotient, kink_pattern, spread)
 from .graph import arguments
 from .ops import OPS
 
@@ -78,6 +78,11 @@ class OpCheck:
         return max(errors, default=float("nan"))
 
     @property
+    def resolved(self) -> bool:
+        """Whether every edge could be checked (not swamped by rounding, not on a kink)."""
+        return all(e.resolved for e in self.edges)
+
+    @property
     def failing(self) -> list[EdgeCheck]:
         return [e for e in self.edges if not e.ok]
 
@@ -92,32 +97,6 @@ class CompositionCheck:
     noise: float
     note: str | None = None
     resolved: bool = True  # False when the loss's rounding swamps ⟨∇L, v⟩ (see note)
-
-
-def _spread(value: np.ndarray) -> float:
-    """How far an argument's entries typically are from 0: directions are scaled by it, so
-    a step of 1e-3 is relative to the argument's own size."""
-    rms = float(np.sqrt(np.mean(np.square(value)))) if value.size else 0.0
-    return rms if np.isfinite(rms) and rms > 0 else 1.0
-
-
-def _direction(rng, shape, spread: float, domain: str, a=None):
-    v = rng.standard_normal(shape) * spread
-    if a is not None and domain in ("positive", "nonzero"):
-        # near the edge of the domain (sqrt at 1e-4, 1/x near 0) an entry moves by a
-        # step relative to itself: the quotient's O(h⁴) error then stays small
-        v = rng.standard_normal(shape) * np.where(a != 0, np.abs(a), spread)
-    if domain == "spd":  # stay among symmetric matrices, where such an op is defined
-        v = (v + np.swapaxes(v, -1, -2)) / 2
-    return v
-
-
-def _at_kinks(a: np.ndarray) -> np.ndarray:
-    """Entries where an op may have a kink whatever it is: exact zeros (ReLU, |·|, step)
-    and values that occur more than once (ties of a max, a pool, a maximum)."""
-    flat = a.reshape(-1)
-    _, inverse, counts = np.unique(flat, return_inverse=True, return_counts=True)
-    return ((counts[inverse] > 1) | (flat == 0)).reshape(a.shape)
 
 
 def _is_real(value) -> bool:
@@ -183,9 +162,10 @@ class _Local:
         self.forward = functools.partial(op.forward, **params) if params else op.forward
         out = np.asarray(out, dtype=float)
         self.upstream = np.asarray(rng.standard_normal(out.shape))
-        largest = max([float(np.max(np.abs(out), initial=0.0))]
-                      + [float(np.max(np.abs(a), initial=0.0)) for a in args if _is_real(a)])
-        self.rounding = 16 * np.finfo(float).eps * float(np.sum(np.abs(self.upstream))) * max(largest, 1e-300)
+        self.largest = max([float(np.max(np.abs(out), initial=0.0))]
+                           + [float(np.max(np.abs(a), initial=0.0)) for a in args if _is_real(a)])
+        self.rounding = (16 * np.finfo(float).eps * float(np.sum(np.abs(self.upstream)))
+                         * max(self.largest, 1e-300))
 
     def _phi(self, k: int, a: np.ndarray, v: np.ndarray):
         """φ(t) = ⟨u, op(…, a + t v, …)⟩ and the op's kink pattern there."""
@@ -202,68 +182,122 @@ class _Local:
             return phi, kink_pattern([kinks(*moved, **self.params)]) if kinks else b""
         return at
 
+    def gradient(self, k: int, vjp):
+        """The VJP's gradient for slot ``k`` at the random upstream gradient, or a note
+        saying why there is none to compare (wrong shape, NaN, inputs changed in place)."""
+        a = np.asarray(self.args[k], dtype=float)
+        if vjp is None:
+            return np.zeros(a.shape), None
+        upstream = self.upstream.copy() if self.upstream.ndim else float(self.upstream)
+        before = [np.array(x, copy=True) for x in (self.out, *self.args)]
+        with np.errstate(all="ignore"):
+            grad = np.asarray(vjp(upstream, self.out, *self.args), dtype=float)
+        name = self.op.name
+        changed = [what for what, old, new in zip(["g", "out", *(f"argument {i}" for i in
+                                                                range(len(self.args)))],
+                                                    [self.upstream, *before],
+                                                    [upstream, self.out, *self.args])
+                   if not np.array_equal(old, new, equal_nan=True)]
+        if changed:
+            return None, (f"the VJP of {name} changes its {', '.join(changed)} in place: the "
+                          "reverse pass hands the same arrays to other edges and ops, so their "
+                          "gradients go wrong too (copy before writing into an array)")
+        if grad.shape != a.shape:
+            return None, (f"the VJP of {name} gives a gradient of shape {grad.shape} for "
+                          f"argument {k} of shape {a.shape}")
+        if not np.all(np.isfinite(grad)):
+            return None, f"the VJP of {name} gives NaN or Inf for argument {k}"
+        return grad, None
+
     def check(self, source: str, k: int, vjp, directions: int, tol: float, step: float) -> EdgeCheck:
         a = np.asarray(self.args[k], dtype=float)
         name = self.op.name
-        if vjp is None:
-            exact_grad = np.zeros(a.shape)
-        else:
-            with np.errstate(all="ignore"):
-                exact_grad = np.asarray(vjp(self.upstream if self.upstream.ndim else float(self.upstream),
-                                            self.out, *self.args), dtype=float)
-            if exact_grad.shape != a.shape:
-                return EdgeCheck(source, k, False, float("nan"), 0.0,
-                                 f"the VJP of {name} gives a gradient of shape {exact_grad.shape} "
-                                 f"for argument {k} of shape {a.shape}")
-        if not np.all(np.isfinite(exact_grad)):
-            return EdgeCheck(source, k, False, float("nan"), 0.0,
-                             f"the VJP of {name} gives NaN or Inf for argument {k}")
-        spread = _spread(a)
-        size = np.sqrt(np.sum(np.square(exact_grad))) * spread
-        errors, noises = [], []
-        passed, on_kink = True, 0
+        exact_grad, problem = self.gradient(k, vjp)
+        if problem is not None:
+            return EdgeCheck(source, k, False, float("nan"), 0.0, problem)
+        typical = spread(a)
+        directions_of = _Directions(a, typical, self.op.domain[k], self.rng)
+        size = float(np.sqrt(np.sum(np.square(exact_grad)))) * typical
+        tally = Tally()
+
+        def measure(v):
+            exact = float(np.vdot(exact_grad, v))
+            return lambda h: (exact, *difference_quotient(self._phi(k, a, v), h, "raise"))
+
         try:
             with np.errstate(all="ignore"):
                 for _ in range(directions):
-                    v = _direction(self.rng, a.shape, spread, self.op.domain[k], a)
-                    try:
-                        numeric, used = difference_quotient(self._phi(k, a, v), step, "raise")
-                    except OnKink:
-                        # At a tie of a max or an entry exactly at a kink (a pool of ReLU
-                        # outputs has many zeros) no direction moving those entries has a
-                        # derivative: move the others only.
-                        v = np.where(_at_kinks(a), 0.0, v)
-                        if not np.any(v):
-                            on_kink += 1
-                            continue
-                        try:
-                            numeric, used = difference_quotient(self._phi(k, a, v), step, "raise")
-                        except OnKink:
-                            on_kink += 1
-                            continue
-                    exact = float(np.vdot(exact_grad, v))
-                    noise = self.rounding / used
-                    difference = abs(exact - numeric)
-                    bound = max(abs(exact), abs(numeric), 1e-2 * size)
-                    error = difference / bound if difference and bound else (0.0 if not difference else 1.0)
-                    within = difference <= noise
-                    errors.append(0.0 if within and vjp is None else error)
-                    noises.append(noise)
-                    passed &= error <= tol or within
+                    v = directions_of.next()
+                    outcome = confirmed(measure(v), step, self.rounding, tol, 1e-2 * size, size)
+                    # At a tie of a max or an entry exactly at a kink (a pool of ReLU outputs
+                    # has many zeros) no direction moving those entries has a derivative:
+                    # hold them still (zeros first, then repeated values) and move the rest.
+                    for held in _held_still(a, outcome):
+                        w = np.where(held, 0.0, v)
+                        if not np.any(w):
+                            break
+                        outcome = confirmed(measure(w), step, self.rounding, tol, 1e-2 * size, size)
+                        if outcome[0] != "kink":
+                            break
+                    tally.add(*outcome)
         except LeftDomain as outside:
             return EdgeCheck(source, k, False, float("nan"), 0.0,
                              f"every step down to {SHORTEST_STEP:g} leaves the domain of {name} "
-                             f"({outside}): finite differences cannot check it here", vjp is not None)
+                             f"({outside}): finite differences cannot check it here",
+                             vjp is not None, False)
+        noise = self.rounding / min(tally.steps, default=step)
         note = None
-        if vjp is None and not passed:
+        if tally.failed and vjp is None:
             note = (f"{name} has no gradient for argument {k}, yet its output changes with it: "
                     "the loss depends on it through an op that passes no gradient back")
-        resolved = on_kink < directions
-        if not resolved:
+        elif not tally.failed and tally.unresolved:
+            note = (f"rounding in the output of {name} (its inputs reach {self.largest:.3g}) makes "
+                    f"its finite differences uncertain by {noise:.2g}, as much as the "
+                    "differences they should show: not checked alone here")
+        elif not tally.failed and tally.on_kink and not tally.judged:
             note = (f"{name} sits on a kink at its recorded inputs (every direction tried crosses "
-                    "it): not checked alone here; the composition and leaf checks cover it")
-        return EdgeCheck(source, k, passed, max(errors, default=float("nan")),
-                         max(noises, default=0.0), note, vjp is not None, resolved)
+                    "it): not checked alone here")
+        return EdgeCheck(source, k, not tally.failed, tally.worst, noise, note, vjp is not None,
+                         tally.resolved)
+
+
+def _held_still(a: np.ndarray, outcome):
+    """Which entries to hold still after a direction crossed a kink at every step: exact
+    zeros (ReLU, |·|, step), then also values that occur more than once (ties of a max,
+    a pool, a maximum)."""
+    if outcome[0] != "kink":
+        return
+    flat = a.reshape(-1)
+    zeros = flat == 0
+    yield zeros.reshape(a.shape)
+    _, inverse, counts = np.unique(flat, return_inverse=True, return_counts=True)
+    yield (zeros | (counts[inverse] > 1)).reshape(a.shape)
+
+
+class _Directions:
+    """Random directions for one argument, scaled to it: by its spread; entry by entry near
+    a domain's edge (``positive``, ``nonzero``); as C Z Cᵀ with K = C Cᵀ for a symmetric
+    positive definite K, so that K + t v = C (I + t Z) Cᵀ stays inside however
+    ill-conditioned K is."""
+
+    def __init__(self, a, spread, domain, rng):
+        self.a, self.spread, self.domain, self.rng = a, spread, domain, rng
+        self.factor = None
+        if domain == "spd" and a.ndim == 2 and a.shape[0] == a.shape[1] and np.array_equal(a, a.T):
+            try:
+                self.factor = np.linalg.cholesky(a)
+            except np.linalg.LinAlgError:
+                pass
+        self.entrywise = (np.where(a != 0, np.abs(a), spread)
+                          if domain in ("positive", "nonzero") else None)
+
+    def next(self):
+        z = self.rng.standard_normal(self.a.shape)
+        if self.factor is not None:
+            return self.factor @ z @ self.factor.T
+        if self.entrywise is not None:
+            return z * self.entrywise
+        return z * self.spread
 
 
 class _Leaves:
@@ -285,7 +319,7 @@ class _Leaves:
             if not np.isfinite(loss):
                 raise NumericalError(f"NaN or Inf at node {self.g.first_nonfinite()[0]!r}")
             return loss, kink_pattern(self.g.kinks())
-        return difference_quotient(at, step)
+        return difference_quotient(at, step, "raise")
 
     def restore(self) -> None:
         for node, value in zip(self.nodes, self.originals):
@@ -300,11 +334,12 @@ def check_composition(g: Graph, *, directions: int = 2, tol: float = COMPOSITION
     weighted so that every leaf's share of ⟨∇L, v⟩ is alike (a leaf whose gradient is
     more than 1000× smaller than the largest share counts less).
 
-    The relative error is |a − b| / max(|a|, |b|, 10⁻² ‖∇L ⊙ s‖); it passes at most
-    ``tol`` or within the quotient's rounding error 16 ε_mach max(1, |L|) / h. When that
-    rounding exceeds 1% of ⟨∇L, v⟩'s typical size (a huge constant added to the loss),
-    the composition cannot be resolved: the result passes, with ``resolved`` false and a
-    note, and the ops' own checks carry the verdict. None for a loss without leaves.
+    Each direction is judged by :func:`~graphviz_bp.gradcheck.judge` with floor
+    10⁻² ‖∇L ⊙ s‖ and tolerance ``tol``, and again at shorter steps where it fails. When
+    the loss's rounding swamps the differences (a huge constant added to the loss), or
+    every step crosses a kink the recorded point sits on (a ReLU input of exactly 0),
+    the composition is not resolved: ``ok`` true, ``resolved`` false and a note, and the
+    ops' own checks carry the verdict. None for a loss without leaves.
     """
     names = [n for n in g.leaves() if _is_real(g.value(n))]
     if not names:
@@ -312,7 +347,8 @@ def check_composition(g: Graph, *, directions: int = 2, tol: float = COMPOSITION
     rng = np.random.default_rng(seed)
     grads = [np.zeros(np.shape(g.value(n))) if g.grad(n) is None else np.asarray(g.grad(n), float)
              for n in names]
-    spreads = [_spread(np.asarray(g.value(n), dtype=float)) for n in names]
+    values = [np.asarray(g.value(n), dtype=float) for n in names]
+    spreads = [spread(value) for value in values]
     # Each leaf's share of ⟨∇L, v⟩ is made alike (to within 1000×), so that a wrong
     # gradient of a leaf deep in a net, whose gradient is small, still shows.
     shares = [float(np.sqrt(np.sum(np.square(d)))) * s for d, s in zip(grads, spreads)]
@@ -321,32 +357,35 @@ def check_composition(g: Graph, *, directions: int = 2, tol: float = COMPOSITION
     weights = [w / max(weights) for w in weights]
     spreads = [s * w for s, w in zip(spreads, weights)]
     size = float(np.sqrt(sum((share * w) ** 2 for share, w in zip(shares, weights))))
+    # Each entry moves by a step relative to itself (1/x at x = 1e-6 beside entries of 1),
+    # an entry of 0 by the leaf's spread.
+    sizes = [np.where(value != 0, np.maximum(np.abs(value), 1e-3 * s), s) / s
+             for value, s in zip(values, [spread(value) for value in values])]
     rounding = 16 * np.finfo(float).eps * max(1.0, abs(g.loss))
     leaves = _Leaves(g, names)
-    errors, noises, passed, note = [], [], True, None
+    tally, note = Tally(), None
+
+    def measure(v):
+        exact = float(sum(np.vdot(d, w) for d, w in zip(grads, v)))
+        return lambda h: (exact, *leaves.along(v, h))
+
     try:
         with np.errstate(all="ignore"):
             for _ in range(directions):
-                v = [_direction(rng, d.shape, s, "real") for d, s in zip(grads, spreads)]
-                exact = float(sum(np.vdot(d, w) for d, w in zip(grads, v)))
-                numeric, used = leaves.along(v, step)
-                noise = rounding / used
-                difference = abs(exact - numeric)
-                bound = max(abs(exact), abs(numeric), 1e-2 * size)
-                error = difference / bound if difference and bound else (0.0 if not difference else 1.0)
-                errors.append(error)
-                noises.append(noise)
-                passed &= error <= tol or difference <= noise
+                v = [rng.standard_normal(d.shape) * s * e for d, s, e in zip(grads, spreads, sizes)]
+                tally.add(*confirmed(measure(v), step, rounding, tol, 1e-2 * size, size))
     except LeftDomain as outside:
         note = (f"every step down to {SHORTEST_STEP:g} leaves the domain of the loss "
                 f"({outside}): the composition cannot be checked here")
     finally:
         leaves.restore()
-    noise = max(noises, default=0.0)
-    resolved = note is None and not (noise > 1e-2 * size and size > rounding)
-    if note is None and not resolved:
+    noise = rounding / min(tally.steps, default=step)
+    resolved = note is None and tally.resolved
+    if note is None and not tally.failed and tally.unresolved:
         note = (f"rounding in a loss of {g.loss:.3g} makes the whole loss's differences "
-                f"uncertain by {noise:.2g}, more than 1% of ⟨∇L, v⟩ ({size:.2g}): the ops' own "
-                "checks carry the verdict")
-    return CompositionCheck(directions, passed or not resolved, max(errors, default=float("nan")),
-                            noise, note, resolved)
+                f"uncertain by {noise:.2g}, as much as the differences they should show: the "
+                "ops' own checks carry the verdict")
+    elif note is None and not tally.failed and tally.on_kink and not tally.judged:
+        note = ("the recorded point sits on a kink of the loss (every step down to "
+                f"{SHORTEST_STEP:g} crosses it): the ops' own checks carry the verdict")
+    return CompositionCheck(directions, not tally.failed, tally.worst, noise, note, resolved)

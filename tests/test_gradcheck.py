@@ -80,16 +80,29 @@ def test_a_difference_across_a_relu_kink_is_not_used():
 
 
 def test_large_losses_check_as_tightly_as_small_ones_at_the_same_step():
-    # Richardson's O(ε⁴) error lets one step (1e-3) serve every scale: the rounding of a
-    # loss of 10⁸ is still far below what the tolerance asks.
-    from graphviz_bp.gradcheck import FIRST_STEP
+    # Richardson's O(ε⁴) error lets one step (1e-3 of the leaf's size) serve every scale:
+    # the rounding of a loss of 10⁸ is still far below what the tolerance asks.
+    from graphviz_bp.gradcheck import FIRST_STEP, spread
 
     x = bp.data("x", np.linspace(0.5, 1.5, 6))
+    steps = set()
     for scale in (1.0, 1e4, 1e8):
         g = bp.Graph(scale * bp.sum(bp.exp(x) * bp.tanh(x)))
         (result,) = bp.check_gradients(g)
         assert result.ok and result.max_rel_error < 1e-7, (scale, result)
-        assert result.step == FIRST_STEP, (scale, result)
+        steps.add(result.step)
+    # the shortest first step: 1e-3 of the smallest entry, 0.5, never cut
+    assert steps == {FIRST_STEP * 0.5} and FIRST_STEP * 0.5 < FIRST_STEP * spread(g.value("x"))
+
+
+@pytest.mark.parametrize("size", [1e-2, 1e-5, 1e4])
+def test_steps_are_relative_to_the_leaf(size):
+    # A weight initialised at 0.01 scale, a tiny or a huge input: the first step is 1e-3
+    # of the leaf's size, and right gradients pass.
+    W = bp.param("W", size * np.random.default_rng(0).normal(size=(3, 4)))
+    x = bp.data("x", np.random.default_rng(1).normal(size=(4, 2)))
+    g = bp.Graph(bp.sqrt(bp.sumsq(W @ x)) + bp.sum(bp.log(bp.sumsq(W) + 1e-12 * size**2)))
+    assert all(r.ok for r in bp.check_gradients(g)), bp.check_gradients(g)
 
 
 def test_a_one_by_one_loss_is_checked_like_a_scalar():
