@@ -15,7 +15,7 @@ from pathlib import Path
 
 from . import limits, losses
 from .dot import to_dot
-from .drawing import ENGINES, FORMATS, SUFFIXES, draw, format_of, write_atomically
+from .drawing import ENGINES, FORMATS, SUFFIXES, check_writable, draw, format_of, write_atomically
 from .claims import MAX_TRIALS
 from .errors import GraphvizBPError, SizeLimitError
 from .folding import COMPACT_NODES, FOLD_NODES, compact_note
@@ -219,7 +219,13 @@ def cmd_check(args) -> int:
                          "(each trial builds and evaluates the graph again)")
     if args.render == "":
         raise UsageError("--render needs a path, got an empty one")
-    figure_format = format_of(args.render) if args.render else None  # refused before the work
+    figure_format = None
+    if args.render:  # refused before the work, so the verdict is not lost after it
+        try:
+            figure_format = format_of(args.render)
+            check_writable(args.render)
+        except GraphvizBPError as err:
+            raise UsageError(f"--render: {str(err).replace(' or give the format', '')}") from None
     _stream(1)
     source = source_of(args)
     claims = [_claim(text) for text in args.claim]

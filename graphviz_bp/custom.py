@@ -21,10 +21,11 @@ is drawn with its symbol, and is derived with its rule written as an op of its o
 from __future__ import annotations
 
 import inspect
+import keyword
 
 import numpy as np
 
-from .errors import GraphvizBPError, ShapeError
+from .errors import GraphvizBPError, NumericalError, ShapeError
 from .graph import FUNCTIONS
 from .ops import OPS, defop, undefop
 from .ops.shapes import shape_text
@@ -38,6 +39,9 @@ _MADE: dict[str, tuple[str, ...]] = {}
 _SLOT_NAMES = ("a", "b", "c")
 
 _DOMAINS = ("real", "positive", "nonzero", "spd", "labels", "mask")
+
+#: Names the language and the op table's rules give a meaning of their own.
+_RESERVED = frozenset({"grad", "g", "out", "a", "b", "c"})
 
 
 def custom_op(name: str, forward, vjp, *, symbol: str | None = None, domain=None,
@@ -61,12 +65,25 @@ def custom_op(name: str, forward, vjp, *, symbol: str | None = None, domain=None
     Calling ``custom_op`` again with the same name replaces the op (a notebook cell run
     twice); an op of the package itself cannot be replaced.
     """
-    if not isinstance(name, str) or not name.isidentifier():
-        raise GraphvizBPError(f"custom op name {name!r} must be an identifier")
+    if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
+        raise GraphvizBPError(f"custom op name {name!r} must be an identifier (and not a "
+                              "Python keyword)")
+    if name in _RESERVED:
+        raise GraphvizBPError(f"custom op name {name!r} is taken by the expression language "
+                              f"({', '.join(sorted(_RESERVED))} are)")
     if not callable(forward) or not callable(vjp):
         raise GraphvizBPError(f"custom op {name!r}: forward and vjp must be functions")
+    for what, value in (("kinks", kinks), ("shape", shape)):
+        if value is not None and not callable(value):
+            raise GraphvizBPError(f"custom op {name!r}: {what} must be a function")
+    if symbol is not None and not isinstance(symbol, str):
+        raise GraphvizBPError(f"custom op {name!r}: symbol must be a string, got {symbol!r}")
     arguments = _argument_names(name, forward)
     domains = _domains(name, domain, len(arguments))
+    if name in _MADE and OPS[name].arity != len(arguments):
+        raise GraphvizBPError(f"custom op {name!r} takes {OPS[name].arity} argument(s); graphs "
+                              f"made with it need that. To give it {len(arguments)}, "
+                              "remove_custom_op it first")
     if name in _MADE:
         remove_custom_op(name)
     elif name in OPS or name in FUNCTIONS:
@@ -90,9 +107,10 @@ def custom_op(name: str, forward, vjp, *, symbol: str | None = None, domain=None
         rules.append(f"{rule_name}(g, out, {', '.join(_SLOT_NAMES[:len(arguments)])})")
         vjps.append(gradient_of(i))
     try:
-        defop(name, symbol=symbol or name, forward=forward, vjp=tuple(vjps), rule=tuple(rules),
-              shape=shape or _shape_by_running(name, forward, domains),
-              domain=domains, kinks=kinks,
+        defop(name, symbol=symbol or name, forward=_guarded_forward(name, forward),
+              vjp=tuple(vjps), rule=tuple(rules),
+              shape=_checked_shape(name, shape) if shape else _shape_by_running(name, forward, domains),
+              domain=domains, kinks=_guarded(name, "kinks", kinks) if kinks else None,
               doc=doc or (inspect.getdoc(forward) or f"{name}, an op of one's own").splitlines()[0])
     except ValueError as err:
         for made in rule_ops:
@@ -130,7 +148,67 @@ def _argument_names(name: str, forward) -> list[str]:
     return [p.name for p in positional]
 
 
+def _guarded(name: str, what: str, function):
+    """``function`` with any exception it raises said as the package's error."""
+    def run(*args, **params):
+        try:
+            return function(*args, **params)
+        except GraphvizBPError:
+            raise
+        except Exception as err:  # the user's function: whatever it raises is named
+            raise GraphvizBPError(f"custom op {name!r}: {what} raised {type(err).__name__}: "
+                                  f"{err}") from None
+    return run
+
+
+def _real(name: str, what: str, value):
+    """``value`` as a float array (a number for a scalar), or the reason it is not one."""
+    if np.iscomplexobj(value):
+        raise GraphvizBPError(f"custom op {name!r}: {what} gave complex numbers")
+    try:
+        array = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise GraphvizBPError(f"custom op {name!r}: {what} must give real numbers, got "
+                              f"{type(value).__name__}") from None
+    return array
+
+
+def _guarded_forward(name: str, forward):
+    """The forward, its failures said as leaving its domain (a finite-difference step is
+    then shortened; at the recorded point the error names the node)."""
+    def run(*args):
+        try:
+            out = forward(*args)
+        except GraphvizBPError:
+            raise
+        except Exception as err:  # a Cholesky of a matrix moved off its domain, an assert
+            raise NumericalError(f"custom op {name!r}: forward raised {type(err).__name__}: "
+                                 f"{err}") from None
+        array = _real(name, "forward", out)
+        return array if array.ndim else float(array)
+    return run
+
+
+def _checked_shape(name: str, shape):
+    def run(*arg_shapes):
+        try:
+            result = shape(*arg_shapes)
+        except Exception as err:  # the user's function
+            shapes = ", ".join(shape_text(s) for s in arg_shapes)
+            raise ShapeError(f"custom op {name!r} cannot take arguments of shape {shapes}: "
+                             f"{type(err).__name__}: {err}") from None
+        if not isinstance(result, (tuple, list)) or not all(
+                isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n >= 0 for n in result):
+            raise GraphvizBPError(f"custom op {name!r}: shape must give a tuple of sizes, "
+                                  f"got {result!r}")
+        return tuple(int(n) for n in result)
+    return run
+
+
 def _domains(name: str, domain, arity: int) -> tuple[str, ...]:
+    if domain is not None and not isinstance(domain, (str, tuple, list)):
+        raise GraphvizBPError(f"custom op {name!r}: domain is a word or one word per "
+                              f"argument, got {domain!r}")
     given = (domain or "real",) * arity if domain is None or isinstance(domain, str) else tuple(domain)
     if len(given) != arity:
         raise GraphvizBPError(f"custom op {name!r}: {arity} argument(s) but {len(given)} domain(s)")
@@ -145,7 +223,13 @@ def _gradients(name: str, vjp, arity: int):
     """``gradient_of(i)``: argument i's gradient from the user's ``vjp``, checked."""
     def gradient_of(i: int):
         def gradient(g, out, *args):
-            grads = vjp(g, out, *args)
+            try:
+                grads = vjp(g, out, *args)
+            except GraphvizBPError:
+                raise
+            except Exception as err:  # the user's function
+                raise GraphvizBPError(f"custom op {name!r}: vjp raised {type(err).__name__}: "
+                                      f"{err}") from None
             if arity == 1 and not isinstance(grads, (tuple, list)):
                 grads = (grads,)
             if not isinstance(grads, (tuple, list)) or len(grads) != arity:
@@ -155,7 +239,7 @@ def _gradients(name: str, vjp, arity: int):
             expected = np.shape(args[i])
             if grad is None:
                 return np.zeros(expected) if expected else 0.0
-            grad = np.asarray(grad, dtype=float)
+            grad = _real(name, "vjp", grad)
             if grad.shape != expected:
                 raise GraphvizBPError(f"custom op {name!r}: vjp gives a gradient of shape "
                                       f"{shape_text(grad.shape)} for argument {i + 1}, of shape "
@@ -170,18 +254,26 @@ def _slot_shape(i: int):
     return lambda *shapes: tuple(shapes[2 + i])
 
 
+def _example(shape, domain):
+    """An argument of ``shape`` inside ``domain`` to run the forward on."""
+    if domain == "labels":
+        return np.zeros(shape, dtype=np.int64)
+    if domain == "spd" and len(shape) >= 2 and shape[-1] == shape[-2]:
+        return np.broadcast_to(np.eye(shape[-1]), shape).copy()
+    return np.ones(shape)
+
+
 def _shape_by_running(name: str, forward, domains):
-    """The output's shape found by calling ``forward`` on ones (labels: zeros)."""
+    """The output's shape found by calling ``forward`` on ones (labels: zeros; spd: I)."""
     known: dict = {}
 
     def shape(*arg_shapes):
         if arg_shapes not in known:
-            args = [np.zeros(s, dtype=np.int64) if d == "labels" else np.ones(s)
-                    for s, d in zip(arg_shapes, domains)]
+            args = [_example(s, d) for s, d in zip(arg_shapes, domains)]
             args = [a if a.ndim else a[()] for a in args]
             try:
                 with np.errstate(all="ignore"):
-                    known[arg_shapes] = tuple(np.shape(forward(*args)))
+                    known[arg_shapes] = tuple(np.shape(_real(name, "forward", forward(*args))))
             except Exception as err:  # the user's function: any failure is a shape misfit
                 shapes = ", ".join(shape_text(s) for s in arg_shapes)
                 raise ShapeError(f"custom op {name!r} cannot take arguments of shape {shapes}: "

@@ -196,6 +196,20 @@ def _destination(path: Path) -> Path:
     return path
 
 
+def check_writable(path) -> None:
+    """Refuse, before any work, a path :func:`write_atomically` could not write: one
+    ending in a slash, a folder, or one in a folder that does not exist."""
+    text = str(path)
+    if text.endswith(("/", os.sep)):
+        raise RenderError(f"cannot write {text!r}: it names a folder; name a file")
+    target = _destination(Path(path))
+    if target.is_dir():
+        raise RenderError(f"cannot write {text!r}: it is a folder; name a file")
+    folder = target.parent if str(target.parent) else Path(".")
+    if not folder.is_dir():
+        raise RenderError(f"cannot write {text!r}: folder {str(folder)!r} does not exist")
+
+
 def write_atomically(path, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file and a rename: readers see the
     old file or the new one, never half of one. A new file gets the permissions the umask

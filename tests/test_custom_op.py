@@ -222,10 +222,21 @@ def test_the_command_line_finds_the_planted_bug_in_a_file_and_draws_it(tmp_path,
         _forget("my_swish")
 
 
-def test_a_render_path_of_an_unknown_format_is_refused_before_the_work(tmp_path, capsys):
-    figure = tmp_path / "checked.docx"
-    assert main(["check", "autoencoder", "--render", str(figure)]) == 2
-    assert "docx" in capsys.readouterr().err and not figure.exists()
+@pytest.mark.parametrize("path, message", [
+    ("checked.docx", "cannot tell the format from"),
+    ("missing/checked.svg", "folder"),
+    ("checked.svg/", "it names a folder"),
+    (".", "cannot tell the format"),
+    ("here.svg", "it is a folder"),
+])
+def test_a_render_path_that_cannot_be_written_is_refused_before_the_work(tmp_path, capsys,
+                                                                         monkeypatch, path, message):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "here.svg").mkdir()
+    assert main(["check", "autoencoder", "--render", path]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and message in err and err.count("\n") == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["here.svg"]
 
 
 def test_the_json_report_names_the_op_and_edge(tmp_path, capsys):
@@ -247,3 +258,51 @@ def test_the_json_report_names_the_op_and_edge(tmp_path, capsys):
         assert 5e-4 < doc["first_failure"]["max_rel_error"] < 5e-3
     finally:
         _forget("off")
+
+
+def test_a_forward_that_fails_off_its_domain_is_stepped_around():
+    # a Cholesky of a matrix moved off the positive definite ones raises LinAlgError: the
+    # check takes it as leaving the domain and shortens its step
+    def logdet_chol(K):
+        return 2 * np.sum(np.log(np.diag(np.linalg.cholesky((K + K.T) / 2))))
+
+    op = bp.custom_op("logdet_chol", logdet_chol, lambda g, out, K: g * np.linalg.inv(K).T,
+                      domain="spd")
+    A = np.random.default_rng(0).normal(size=(3, 2))  # rank 2: K is nearly singular
+    K = bp.param("K", A @ A.T + 1e-6 * np.eye(3))
+    assert bp.check(bp.Graph(op(K))).ok
+    with pytest.raises(bp.NumericalError, match="logdet_chol.*LinAlgError"):
+        bp.Graph(op(bp.param("M", -np.eye(3))))
+
+
+@pytest.mark.parametrize("vjp, message", [
+    (lambda g, out, x: 1j * g, "vjp gave complex numbers"),
+    (lambda g, out, x: "grad", "vjp must give real numbers, got str"),
+    (lambda g, out, x: 1 / 0, "vjp raised ZeroDivisionError"),
+])
+def test_a_vjp_that_gives_no_real_gradient_is_named(vjp, message):
+    op = bp.custom_op("odd", lambda x: 2 * x, vjp)
+    with pytest.raises(bp.GraphvizBPError, match=message):
+        bp.Graph(bp.sum(op(bp.param("x", np.ones(2)))))
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(name="grad"), "taken by the expression language"),
+    (dict(name="g"), "taken by the expression language"),
+    (dict(name="lambda"), "not a Python keyword"),
+    (dict(symbol=5), "symbol must be a string"),
+    (dict(domain=5), "domain is a word or one word per argument"),
+    (dict(kinks="x > 0"), "kinks must be a function"),
+])
+def test_more_misuse_is_refused(kwargs, message):
+    args = {"name": "fine", "forward": lambda x: x, "vjp": lambda g, out, x: g, **kwargs}
+    with pytest.raises(bp.GraphvizBPError, match=message):
+        bp.custom_op(args.pop("name"), args.pop("forward"), args.pop("vjp"), **args)
+
+
+def test_kinks_that_fail_are_named_and_arity_cannot_change_under_a_graph():
+    op = bp.custom_op("kinky", np.abs, lambda g, out, x: g * np.sign(x), kinks=lambda: None)
+    with pytest.raises(bp.GraphvizBPError, match="kinks raised TypeError"):
+        bp.check(bp.Graph(bp.sum(op(bp.param("x", np.array([1.0, -2.0]))))))
+    with pytest.raises(bp.GraphvizBPError, match="takes 1 argument"):
+        bp.custom_op("kinky", lambda a, b: a * b, lambda g, out, a, b: (g * b, g * a))

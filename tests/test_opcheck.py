@@ -198,3 +198,102 @@ def test_a_kink_at_the_recorded_inputs_is_stepped_around_or_said():
 def test_an_unknown_leaf_is_refused_before_any_work():
     with pytest.raises(bp.UnknownNameError, match="no node named 'Q'"):
         check(losses.autoencoder(), "Q")
+
+
+# ---------------------------------------------------------------- attacks
+
+
+def test_a_vjp_that_writes_into_the_upstream_gradient_is_caught():
+    # the classic `dx = dout; dx[x <= 0] = 0`: add hands the same array to both slots, so
+    # the other branch's gradient is zeroed too
+    def relu_backward(g, out, x):
+        g[x <= 0] = 0
+        return g
+
+    relu2 = bp.custom_op("relu_inplace", lambda x: np.maximum(x, 0), relu_backward,
+                         kinks=lambda x: x > 0)
+    rng = np.random.default_rng(0)
+    x, w = bp.param("x", rng.normal(size=8)), bp.param("w", rng.normal(size=8))
+    g = bp.Graph(bp.sum((relu2(x) + w) * bp.const("c", rng.normal(size=8))) + 1e12)
+    checked = check(g, per_leaf=False)
+    assert not checked.ok
+    (op,) = checked.failing_ops
+    assert op.op == "relu_inplace" and "changes its g in place" in op.edges[0].note
+    assert not {r.wrt: r.ok for r in checked.gradients}["w"]  # unresolvable: never called right
+
+
+def test_an_unrelated_failing_op_does_not_excuse_a_wrong_leaf(monkeypatch):
+    # the composition fails; one op fails too, but it lies below K only: w and x, which
+    # no failing op explains, are checked against the whole loss
+    real = engine._flowing_out
+    monkeypatch.setattr(engine, "_flowing_out",
+                        lambda G, u, flowing: (lambda out: out[:-1] if len(out) > 1 else out)(
+                            real(G, u, flowing)))
+    wrong = bp.custom_op("tanh_off", np.tanh, lambda g, out, x: 1.1 * g * (1 - out**2))
+    rng = np.random.default_rng(1)
+    w = bp.param("w", rng.normal(size=3))
+    K = bp.param("K", rng.normal(size=3))
+    g = bp.Graph(bp.sum(w * w) + bp.sum(wrong(K)))
+    checked = check(g, per_leaf=False)
+    verdicts = {r.wrt: r.ok for r in checked.gradients}
+    assert verdicts == {"w": False, "K": False}
+    assert [o.op for o in checked.failing_ops] == ["tanh_off"]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_ill_conditioned_kernels_check_without_false_failures(seed):
+    for sizes in ({}, dict(N=10, Q=1, D=4, beta=100)):
+        checked = check(losses.gplvm(seed=seed, **sizes), seed=seed)
+        assert checked.ok, [(o.node, o.max_rel_error) for o in checked.failing_ops]
+
+
+@pytest.mark.parametrize("loss", [
+    lambda x: bp.sum(bp.relu(x) * bp.const("c", np.arange(1.0, 6.0))),
+    lambda x: bp.sum(bp.maximum(x, bp.const("z", np.zeros(5))) * bp.const("c", np.arange(1.0, 6.0))),
+    lambda x: bp.sum(bp.clip(x, lo=0.0, hi=1.0) * bp.const("c", np.arange(1.0, 6.0))),
+    lambda x: bp.max(x * x) + bp.sum(x),
+    lambda x: bp.sum(bp.abs(x) * bp.const("c", np.arange(1.0, 6.0))),
+], ids=["relu", "maximum", "clip", "max-tie", "abs"])
+@pytest.mark.parametrize("per_leaf", [True, False])
+def test_a_recorded_point_on_a_kink_is_not_a_false_failure(loss, per_leaf):
+    x = bp.param("x", np.array([0.0, 1.0, -1.0, 0.0, 2.0]))
+    checked = check(bp.Graph(loss(x)), per_leaf=per_leaf)
+    assert checked.ok, checked
+
+
+@pytest.mark.parametrize("scale", [1e-2, 1e-4])
+def test_weights_at_a_small_initial_scale_check_cleanly(scale):
+    rng = np.random.default_rng(0)
+    W = bp.param("W", scale * rng.normal(size=(4, 5)))
+    x = bp.data("x", rng.normal(size=(5, 3)))
+    g = bp.Graph(bp.sqrt(bp.sumsq(W @ x)))
+    assert check(g, per_leaf=True).ok and check(g, per_leaf=False).ok
+
+
+def test_a_pole_near_one_entry_is_stepped_around():
+    x = np.random.default_rng(0).normal(size=5)
+    x[0] = 1e-6
+    g = bp.Graph(bp.sum(1 / bp.param("x", x)))
+    assert check(g, per_leaf=True).ok and check(g, per_leaf=False).ok
+
+
+def test_consts_and_ops_are_refused_and_labels_stay_integers():
+    g = losses.two_layer_net()
+    with pytest.raises(bp.GraphvizBPError, match="'y' is a const: it has no gradient"):
+        check(g, "y")
+    with pytest.raises(bp.GraphvizBPError, match="'S' is computed by an op"):
+        bp.check_gradients(g, "S")
+    assert g.value("y").dtype.kind == "i" and check(g).ok
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: check("g"), "check takes an evaluated Graph, got str"),
+    (lambda: check(losses.autoencoder(), seed=-1), "seed must be a non-negative integer"),
+    (lambda: check(losses.autoencoder(), seed=1.5), "seed must be a non-negative integer"),
+    (lambda: check(losses.autoencoder(), wrt=3), "wrt must be a leaf's name"),
+    (lambda: check(bp.Graph(bp.sumsq(bp.param("x", np.ones(2))), evaluate=False)),
+     "evaluate it first"),
+])
+def test_bad_calls_get_one_line_errors(call, message):
+    with pytest.raises(bp.GraphvizBPError, match=message):
+        call()
