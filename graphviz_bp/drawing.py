@@ -10,6 +10,7 @@ link, its target), never a device, pipe or socket.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import stat
 import subprocess
@@ -118,7 +119,22 @@ def draw(source: str, fmt: str = "svg", engine: str = "bundled") -> bytes:
         drawn = _bundled_draw(source, fmt)
     if not drawn:  # Graphviz said nothing but drew nothing: never a silent empty file
         raise RenderError(f"the {engine} engine drew nothing (an empty {fmt} file)")
-    return drawn
+    return portable_svg(drawn) if fmt == "svg" else drawn
+
+
+#: A tooltip as Graphviz writes it: a link without a target around what it explains.
+_TOOLTIP_LINK = re.compile(rb'<a xlink:title="([^"]*)">\n?(.*?)</a>\n?', re.S)
+
+
+def portable_svg(svg: bytes) -> bytes:
+    """Graphviz's SVG with each tooltip as a ``<title>`` rather than a link.
+
+    Graphviz wraps every node and edge that has a tooltip in ``<a xlink:title="…">``; MuPDF
+    (``mutool``) draws nothing inside a link without a target, so the whole figure came out
+    blank there. A ``<title>`` first in the group is the tooltip every viewer knows, and
+    browsers show it on hover as before. Graphviz never nests these links.
+    """
+    return _TOOLTIP_LINK.sub(rb"<title>\1</title>\n\2", svg)
 
 
 def _bundled_draw(source: str, fmt: str) -> bytes:

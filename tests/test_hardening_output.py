@@ -22,7 +22,6 @@ from graphviz_bp.drawing import draw
 from graphviz_bp.quoting import html_text
 
 SVG = "{http://www.w3.org/2000/svg}"
-XLINK = "{http://www.w3.org/1999/xlink}"
 HAS_DOT = shutil.which("dot") is not None
 POSIX = pytest.mark.skipif(os.name != "posix", reason="needs POSIX files, signals and sh")
 #: The reported expression: its DOT source is far larger than a pipe's buffer.
@@ -58,7 +57,8 @@ def texts_of(element: ET.Element) -> str:
 
 
 def tooltip(root: ET.Element, element_id: str) -> str:
-    return next(group(root, element_id).iter(f"{SVG}a")).get(f"{XLINK}title")
+    """The tooltip of a node or edge: the <title> of its inner group a_…"""
+    return group(root, f"a_{element_id}").find(f"{SVG}title").text
 
 
 # ---------------------------------------------------------------- 1. engines and Graphviz's limits

@@ -20,7 +20,6 @@ from graphviz_bp.drawing import draw
 
 ROOT = Path(__file__).resolve().parent.parent
 SVG = "{http://www.w3.org/2000/svg}"
-XLINK = "{http://www.w3.org/1999/xlink}"
 HAS_DOT = shutil.which("dot") is not None
 
 
@@ -45,7 +44,9 @@ def texts(element: ET.Element) -> str:
 
 
 def titles(element: ET.Element) -> str:
-    return " ".join(a.get(f"{XLINK}title") or "" for a in element.iter(f"{SVG}a"))
+    """The tooltips within ``element``: the <title> of each inner group a_…"""
+    return " ".join(g.find(f"{SVG}title").text or "" for g in element.iter(f"{SVG}g")
+                    if (g.get("id") or "").startswith("a_"))
 
 
 # ---------------------------------------------------------------- DOT source
