@@ -15,7 +15,8 @@ from pathlib import Path
 
 from . import limits, losses
 from .dot import to_dot
-from .drawing import ENGINES, FORMATS, SUFFIXES, check_writable, draw, format_of, write_atomically
+from .drawing import (DEFAULT_DPI, ENGINES, FORMATS, PAGE_SIZES, SUFFIXES, check_writable, draw,
+                      format_of, parse_size, scaled_note, write_atomically)
 from .claims import MAX_TRIALS
 from .errors import GraphvizBPError, SizeLimitError
 from .folding import COMPACT_NODES, FOLD_NODES, compact_note
@@ -164,6 +165,10 @@ def cmd_render(args) -> int:
     stream = _stream_named(args.output) if args.output else None
     if stream is not None:
         _stream(stream)  # a closed stream is refused before the work, not after
+    if args.size is not None:
+        parse_size(args.size)  # refused before the work
+    if args.dpi is not None and not 10 <= args.dpi <= 2400:
+        raise UsageError(f"--dpi must be from 10 to 2400, got {args.dpi}")
     source = source_of(args)
     out = args.output or _default_output(source, args.format)
     if args.format:
@@ -180,12 +185,16 @@ def cmd_render(args) -> int:
 
         data = to_json(inspect_data(g, source.name)).encode()
     else:
-        data = draw(to_dot(g, show=args.show, compact=args.compact), fmt, args.engine)
+        data = draw(to_dot(g, show=args.show, compact=args.compact), fmt, args.engine,
+                    dpi=args.dpi, size=args.size)
         note = compact_note(g, args.compact, args.show)
         if note:
             hint = "inspect shows every number" if "tooltips" in note else \
                 "--no-compact draws every layer"
             _say(f"{PROG}: note: {note}; {hint}")
+        note = scaled_note(data, fmt)
+        if note:
+            _say(f"{PROG}: note: {note}")
     if stream is not None:
         _emit(data, stream)
     else:
@@ -324,6 +333,12 @@ def parser() -> argparse.ArgumentParser:
                         "gradients, formulas, structure, or a comma list such as values,formulas")
     p.add_argument("--engine", choices=ENGINES, default="bundled",
                    help="bundled: the Graphviz inside pygraphviz (default); system: `dot` on PATH")
+    p.add_argument("--dpi", type=int, default=None,
+                   help=f"a PNG's pixels per inch (default {DEFAULT_DPI}; 192 for a HiDPI "
+                        "screen, 300 for print)")
+    p.add_argument("--size", default=None, metavar="WxH",
+                   help="fit the figure to a box: 6x4 (inches), 16cmx9cm, or "
+                        f"{', '.join(PAGE_SIZES)}")
     p.add_argument("--compact", action=argparse.BooleanOptionalAction, default=None,
                    help=f"numbers in tooltips instead of on the edges (default: past "
                         f"{COMPACT_NODES} nodes, where they would make the layout slow), and "

@@ -25,7 +25,8 @@ from .engine import Graph
 from .errors import EngineNotFoundError, RenderError, check_choice
 
 __all__ = ["draw", "render", "write_atomically", "format_of", "svg_of", "FORMATS", "ENGINES",
-           "SUFFIXES", "RenderWarning"]
+           "SUFFIXES", "RenderWarning", "PAGE_SIZES", "DEFAULT_DPI", "parse_size", "png_size",
+           "scaled_note"]
 
 FORMATS = ("svg", "pdf", "png", "dot")
 ENGINES = ("bundled", "system")
@@ -102,10 +103,83 @@ def _system_draw(source: bytes, fmt: str) -> bytes:
     return done.stdout
 
 
-def draw(source: str, fmt: str = "svg", engine: str = "bundled") -> bytes:
-    """Lay out DOT ``source`` and draw it as ``fmt`` (svg, pdf, png) with ``engine``."""
+#: Sizes a figure can be fitted to, in inches: a page's text block (A4 and letter), a
+#: 16:9 slide less its margins, a column of a two-column paper.
+PAGE_SIZES = {"page": (6.5, 9.0), "slide": (12.0, 6.5), "column": (3.3, 9.0)}
+#: Pixels per inch of a PNG unless asked: a figure's points at 1:1 on a laptop's screen.
+DEFAULT_DPI = 96
+#: The largest side Cairo draws a PNG at; Graphviz scales a larger figure down to it.
+CAIRO_LIMIT = 32767
+
+
+def parse_size(text) -> tuple[float, float]:
+    """``"6x4"`` (inches), ``"16cmx9cm"``, or a name of :data:`PAGE_SIZES` → (width, height)
+    in inches."""
+    if text in PAGE_SIZES:
+        return PAGE_SIZES[text]
+    parts = str(text).lower().replace("×", "x").split("x")
+
+    def inches(part: str) -> float:
+        unit = 2.54 if part.endswith("cm") else 1.0
+        try:
+            value = float(part.removesuffix("cm").removesuffix("in")) / unit
+        except ValueError:
+            value = float("nan")
+        if not 0.5 <= value <= 200:
+            raise ValueError
+        return value
+
+    try:
+        if len(parts) != 2:
+            raise ValueError
+        return inches(parts[0]), inches(parts[1])
+    except ValueError:
+        raise RenderError(f"size must look like 6x4 (inches), 16cmx9cm, or one of "
+                          f"{', '.join(PAGE_SIZES)}, each side 0.5 to 200 inches; got {text!r}") from None
+
+
+def _with_layout(source: str, fmt: str, dpi, size) -> str:
+    """The DOT source with the figure's size and resolution set on its graph."""
+    attributes = []
+    if size is not None:
+        width, height = parse_size(size)
+        attributes.append(f'size="{width:g},{height:g}!"')  # ! scales up as well as down
+    if fmt == "png":
+        if dpi is not None and (isinstance(dpi, bool) or not isinstance(dpi, int)
+                                or not 10 <= dpi <= 2400):
+            raise RenderError(f"dpi must be a whole number from 10 to 2400, got {dpi!r}")
+        attributes.append(f"dpi={dpi or DEFAULT_DPI}")
+    if not attributes:
+        return source
+    head, brace, rest = source.partition("{")
+    return f"{head}{brace}\n\tgraph [{' '.join(attributes)}]{rest}"
+
+
+def png_size(png: bytes) -> tuple[int, int]:
+    """(width, height) in pixels of a PNG."""
+    return int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+
+
+def scaled_note(data: bytes, fmt: str) -> str | None:
+    """A note when Graphviz scaled a PNG down to Cairo's limit, else None."""
+    if fmt != "png" or max(png_size(data)) < CAIRO_LIMIT:
+        return None
+    width, height = png_size(data)
+    return (f"the PNG was scaled down to {width}×{height} pixels, Cairo's limit being "
+            f"{CAIRO_LIMIT}: SVG or PDF keep every detail")
+
+
+def draw(source: str, fmt: str = "svg", engine: str = "bundled", *, dpi: int | None = None,
+         size=None) -> bytes:
+    """Lay out DOT ``source`` and draw it as ``fmt`` (svg, pdf, png) with ``engine``.
+
+    ``size`` fits the figure to a box (see :func:`parse_size`): scaled down or up until
+    it touches a side. ``dpi`` is a PNG's resolution (default :data:`DEFAULT_DPI`; 192 for
+    a HiDPI screen, 300 for print).
+    """
     check_choice("format", fmt, FORMATS, RenderError)
     check_choice("engine", engine, ENGINES, RenderError)
+    source = _with_layout(source, fmt, dpi, size)
     try:
         data = source.encode()
     except UnicodeEncodeError as err:
@@ -256,7 +330,7 @@ def write_atomically(path, data: bytes) -> None:
 
 
 def render(g, path, *, show: str = "all", engine: str = "bundled", format: str | None = None,
-           compact: bool | None = None) -> Path:
+           compact: bool | None = None, dpi: int | None = None, size=None) -> Path:
     """Draw evaluated graph ``g`` into ``path``; the format comes from the suffix.
 
     >>> from graphviz_bp import losses, render
@@ -266,7 +340,7 @@ def render(g, path, *, show: str = "all", engine: str = "bundled", format: str |
     9
     """
     fmt = format_of(path, format)
-    data = draw(to_dot(g, show=show, compact=compact), fmt, engine)
+    data = draw(to_dot(g, show=show, compact=compact), fmt, engine, dpi=dpi, size=size)
     write_atomically(path, data)
     return Path(path)
 

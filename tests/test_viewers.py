@@ -59,3 +59,43 @@ def test_mupdf_draws_the_figure(figure, tmp_path):
 def test_librsvg_draws_the_figure(figure, tmp_path):
     png = subprocess.run(["rsvg-convert", str(figure)], check=True, capture_output=True).stdout
     assert png.startswith(b"\x89PNG") and len(png) > 20_000
+
+
+# ---------------------------------------------------------------- resolution and size
+
+
+from graphviz_bp.drawing import DEFAULT_DPI, parse_size, png_size, scaled_note  # noqa: E402
+from graphviz_bp.errors import RenderError  # noqa: E402
+
+
+def test_dpi_scales_a_png_and_leaves_vectors_alone():
+    source = to_dot(losses.autoencoder())
+    default = png_size(draw(source, "png"))
+    sharp = png_size(draw(source, "png", dpi=300))
+    assert 2.9 < sharp[0] / default[0] < 3.3 and 2.9 < sharp[1] / default[1] < 3.3
+    assert draw(source, "svg", dpi=300) == draw(source, "svg")
+
+
+@pytest.mark.parametrize("size, inches", [("page", (6.5, 9)), ("3x3", (3, 3)),
+                                          ("16cmx9cm", (16 / 2.54, 9 / 2.54))])
+def test_size_fits_the_figure_to_a_box(size, inches):
+    width, height = png_size(draw(to_dot(losses.gplvm()), "png", size=size))
+    assert width <= inches[0] * DEFAULT_DPI + 2 and height <= inches[1] * DEFAULT_DPI + 2
+    assert width >= inches[0] * DEFAULT_DPI - 2 or height >= inches[1] * DEFAULT_DPI - 2
+
+
+@pytest.mark.parametrize("bad", ["3y3", "0x4", "6x", "6x4x2", "page2"])
+def test_a_size_that_is_not_one_is_refused(bad):
+    with pytest.raises(RenderError, match="size must look like 6x4"):
+        parse_size(bad)
+
+
+def test_a_pdf_embeds_its_fonts():
+    pdf = draw(to_dot(losses.autoencoder()), "pdf")
+    assert b"/FontFile" in pdf
+
+
+def test_a_png_at_cairos_limit_is_said():
+    assert scaled_note(draw(to_dot(losses.autoencoder()), "png"), "png") is None
+    huge = b"\x89PNG\r\n\x1a\n" + b"\0\0\0\rIHDR" + (2045).to_bytes(4, "big") + (32767).to_bytes(4, "big")
+    assert "scaled down to 2045×32767 pixels" in scaled_note(huge, "png")
