@@ -14,7 +14,8 @@ from contextlib import suppress
 from pathlib import Path
 
 from . import limits, losses
-from .dot import to_dot
+from .dot import INLINE_ENTRIES, to_dot
+from .heatmap import VALUE_MODES
 from .drawing import (DEFAULT_DPI, ENGINES, FORMATS, PAGE_SIZES, SUFFIXES, check_writable, draw,
                       format_of, parse_size, scaled_note, write_atomically)
 from .claims import MAX_TRIALS
@@ -185,8 +186,8 @@ def cmd_render(args) -> int:
 
         data = to_json(inspect_data(g, source.name)).encode()
     else:
-        data = draw(to_dot(g, show=args.show, compact=args.compact), fmt, args.engine,
-                    dpi=args.dpi, size=args.size)
+        data = draw(to_dot(g, show=args.show, compact=args.compact, values=args.values), fmt,
+                    args.engine, dpi=args.dpi, size=args.size)
         note = compact_note(g, args.compact, args.show)
         if note:
             hint = "inspect shows every number" if "tooltips" in note else \
@@ -333,6 +334,10 @@ def parser() -> argparse.ArgumentParser:
                         "gradients, formulas, structure, or a comma list such as values,formulas")
     p.add_argument("--engine", choices=ENGINES, default="bundled",
                    help="bundled: the Graphviz inside pygraphviz (default); system: `dot` on PATH")
+    p.add_argument("--values", choices=VALUE_MODES, default="auto",
+                   help="how arrays are written: auto (numbers when at most "
+                        f"{INLINE_ENTRIES} entries, else a heatmap; the default), numbers (else "
+                        "shape and range), heatmap (every array), summary (shape and range)")
     p.add_argument("--dpi", type=int, default=None,
                    help=f"a PNG's pixels per inch (default {DEFAULT_DPI}; 192 for a HiDPI "
                         "screen, 300 for print)")

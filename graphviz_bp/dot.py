@@ -23,6 +23,7 @@ Legend of a figure:
 from __future__ import annotations
 
 import html
+from typing import NamedTuple
 
 import graphviz
 import numpy as np
@@ -31,17 +32,20 @@ from .engine import has_nonfinite
 from .errors import RenderError, check_choice
 from .folding import folded_nodes, is_compact
 from .graph import path_mark
+from .heatmap import VALUE_MODES, heatmap
 from .ops import OPS
 from .quoting import (array_text, html_text, number, plain_lines, shape_text, shorten,
                       visible)
 
-__all__ = ["to_dot", "parse_show", "SHOWS", "STYLE", "INLINE_ENTRIES", "TOOLTIP_ENTRIES"]
+__all__ = ["to_dot", "parse_show", "SHOWS", "STYLE", "INLINE_ENTRIES", "INLINE_VECTOR",
+           "TOOLTIP_ENTRIES"]
 
 #: What a figure can show; ``show`` is one of these or a comma list of the first three.
 SHOWS = ("values", "gradients", "formulas", "all", "structure")
 
-#: Largest array written out in full on an edge; larger ones show shape and range.
-INLINE_ENTRIES = 30
+#: Largest array written out in full on an edge, and largest vector (its numbers run on
+#: one line); larger ones are drawn as heatmaps, or show shape and range.
+INLINE_ENTRIES, INLINE_VECTOR = 30, 12
 #: Largest array written out in full in a tooltip; larger ones show their corners.
 TOOLTIP_ENTRIES = 1000
 COMPACT_LAYOUT = {"nslimit": "2", "nslimit1": "2", "mclimit": "0.5"}
@@ -98,9 +102,31 @@ def _matrix_cells(array: np.ndarray) -> list[list[str]] | None:
     return [[number(float(v), 3, scale) for v in row] for row in rows]
 
 
-def _html_block(array, color: str, prefix: str) -> str:
-    """Table rows showing ``array`` in ``color``: in full when small, else shape and range."""
+def _written(array: np.ndarray, mode: str) -> str:
+    """How ``array`` is written in ``mode``: numbers, heatmap or summary."""
+    if array.ndim == 0 or array.size <= 1:
+        return "numbers"
+    few = array.size <= (INLINE_VECTOR if max(array.shape) == array.size else INLINE_ENTRIES)
+    if not np.issubdtype(array.dtype, np.floating):  # labels and indices: not a quantity
+        return "numbers" if few and array.ndim <= 2 and mode != "summary" else "summary"
+    if mode in ("summary", "heatmap"):
+        return mode
+    if few and array.ndim <= 2:
+        return "numbers"
+    return "heatmap" if mode == "auto" else "summary"
+
+
+#: What marks a heatmap's table among labels (its grid's frame colour).
+_HEATMAP = 'COLOR="#bbbbbb"'
+
+
+def _html_block(array, color: str, prefix: str, mode: str = "auto") -> str:
+    """Table rows showing ``array`` in ``color``: in full when small, else as a heatmap or
+    shape and range (see :func:`_written`)."""
     array = np.asarray(array)
+    written = _written(array, mode)
+    if written == "heatmap":
+        return heatmap(array, prefix, color)
 
     def cell(text: str, align: str = "RIGHT") -> str:
         return f'<TD ALIGN="{align}"><FONT COLOR="{color}">{html_text(text)}</FONT></TD>'
@@ -109,7 +135,7 @@ def _html_block(array, color: str, prefix: str) -> str:
         return '<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="0">' \
             + "".join(rows) + "</TABLE>"
 
-    cells = _matrix_cells(array)
+    cells = _matrix_cells(array) if written == "numbers" else None
     if cells is None:
         finite = array[np.isfinite(array)]
         span = (f" [{number(float(finite.min()), 3)}, {number(float(finite.max()), 3)}]"
@@ -192,7 +218,17 @@ class _Formulas:
 # ---------------------------------------------------------------- the figure
 
 
-def to_dot(g, show: str = "all", compact: bool | None = None) -> str:
+class _View(NamedTuple):
+    """What a figure shows: values, gradients, formulas; compact; how arrays are written."""
+
+    values: bool
+    grads: bool
+    formulas: "_Formulas | None"
+    compact: bool
+    arrays: str
+
+
+def to_dot(g, show: str = "all", compact: bool | None = None, values: str = "auto") -> str:
     """The DOT source of the figure of an evaluated graph (the same on every run and machine).
 
     ``show`` is ``all`` (values and gradients, the default), ``values``, ``gradients``,
@@ -202,7 +238,9 @@ def to_dot(g, show: str = "all", compact: bool | None = None) -> str:
     :data:`~graphviz_bp.folding.COMPACT_NODES` nodes) keeps the edges bare and summarizes
     tooltips, so that large graphs lay out in seconds; runs of alike layers fold into one
     box marked ×N past :data:`~graphviz_bp.folding.FOLD_NODES` nodes or when ``compact``
-    is true; ``compact=False`` draws all.
+    is true; ``compact=False`` draws all. ``values`` says how arrays are written (see
+    :data:`~graphviz_bp.heatmap.VALUE_MODES`): ``auto`` as numbers when they are few (at
+    most :data:`INLINE_ENTRIES`), else as a heatmap.
     """
     parts = parse_show(show)
     G = g.nx
@@ -211,6 +249,8 @@ def to_dot(g, show: str = "all", compact: bool | None = None) -> str:
     show_values = "values" in parts and not compact
     show_grads = "gradients" in parts and not compact
     formulas = _Formulas(g) if "formulas" in parts else None  # on edges, or in tooltips
+    check_choice("values", values, VALUE_MODES, RenderError)
+    view = _View(show_values, show_grads, formulas, compact, values)
     graph_attr = {**STYLE["graph"], **(COMPACT_LAYOUT if compact else {})}
     dot = graphviz.Digraph(name="backprop", graph_attr=graph_attr,
                            node_attr=STYLE["node"], edge_attr=STYLE["edge"])
@@ -235,8 +275,7 @@ def to_dot(g, show: str = "all", compact: bool | None = None) -> str:
 
     for n, attrs in G.nodes(data=True):
         if n not in folded:
-            dot.node(n, **_node_attributes(G, n, attrs, loss, show_values, show_grads, formulas,
-                                           compact))
+            dot.node(n, **_node_attributes(G, n, attrs, loss, view))
 
     drawn_fold_edges = set()
     for u, v, k, attrs in G.edges(keys=True, data=True):
@@ -246,12 +285,12 @@ def to_dot(g, show: str = "all", compact: bool | None = None) -> str:
                 drawn_fold_edges.add(ends)
                 dot.edge(*ends, id=f"edge-{ends[0]}-{ends[1]}-fold", **{"class": "path fold"})
             continue
-        dot.edge(u, v, **_edge_attributes(G, u, v, k, attrs, show_values, show_grads, formulas,
-                                          compact))
+        dot.edge(u, v, **_edge_attributes(G, u, v, k, attrs, view))
     return dot.source
 
 
-def _node_attributes(G, n, attrs, loss, show_values, show_grads, formulas, compact) -> dict:
+def _node_attributes(G, n, attrs, loss, view: "_View") -> dict:
+    show_values, show_grads, formulas, compact = view.values, view.grads, view.formulas, view.compact
     kind = attrs["kind"]
     style = dict(STYLE[kind])
     classes = ["leaf", kind] if kind != "op" else ["op", attrs["op"]]
@@ -272,7 +311,7 @@ def _node_attributes(G, n, attrs, loss, show_values, show_grads, formulas, compa
         style.update(STYLE["loss"])
         classes.append("loss")
         if show_values:
-            rows.append(_html_block(attrs["value"], STYLE["value_color"], "= "))
+            rows.append(_html_block(attrs["value"], STYLE["value_color"], "= ", view.arrays))
     if attrs["multipath"]:
         style.update(STYLE["multipath"])
         classes.append("multipath")
@@ -283,7 +322,7 @@ def _node_attributes(G, n, attrs, loss, show_values, show_grads, formulas, compa
         if show_grads or formulas is not None:
             rows.append(f'<FONT COLOR="{STYLE["grad_color"]}">{html_text(total)}</FONT>')
         if show_grads:
-            rows.append(_html_block(attrs["grad"], STYLE["grad_color"], "= "))
+            rows.append(_html_block(attrs["grad"], STYLE["grad_color"], "= ", view.arrays))
     verdict = attrs.get("check")
     if verdict is not None:
         if verdict == "failed" or kind == "op":  # a leaf that passed keeps its own colours
@@ -308,7 +347,8 @@ def _node_attributes(G, n, attrs, loss, show_values, show_grads, formulas, compa
     return style
 
 
-def _edge_attributes(G, u, v, k, attrs, show_values, show_grads, formulas, compact) -> dict:
+def _edge_attributes(G, u, v, k, attrs, view: "_View") -> dict:
+    show_values, show_grads, formulas, compact = view.values, view.grads, view.formulas, view.compact
     style = {}
     classes = ["path"]
     number_ = attrs["path"]
@@ -330,13 +370,19 @@ def _edge_attributes(G, u, v, k, attrs, show_values, show_grads, formulas, compa
         classes.append("nonfinite")
     rows = []
     scalar_const = G.nodes[u]["kind"] == "const" and not G.nodes[u]["shape"]
+    pair = []  # value and gradient: side by side where both are heatmaps
     if show_values and attrs["value"] is not None and not scalar_const:  # the node shows it
-        rows.append(_html_block(attrs["value"], STYLE["value_color"], ""))
+        pair.append(_html_block(attrs["value"], STYLE["value_color"], "", view.arrays))
     mark = path_mark(number_) + " " if number_ else ""
     if verdict == "failed":
         mark = "✗ " + mark
     if show_grads and attrs["grad"] is not None:
-        rows.append(_html_block(attrs["grad"], grad_color, f"{mark}∇ "))
+        pair.append(_html_block(attrs["grad"], grad_color, f"{mark}∇ ", view.arrays))
+    if len(pair) == 2 and all(_HEATMAP in b for b in pair):
+        rows.append('<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="6" CELLPADDING="0"><TR>'
+                    + "".join(f'<TD VALIGN="TOP">{b}</TD>' for b in pair) + "</TR></TABLE>")
+    else:
+        rows += pair
     if formulas is not None and attrs["flows"] and not compact:
         prefix = "" if show_grads else f"{mark}∇ = "
         rows.append(f'<FONT COLOR="{html.escape(grad_color)}">'

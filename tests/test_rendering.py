@@ -214,12 +214,14 @@ def test_tooltips_hold_every_entry_to_ten_digits():
                                atol=0.51e-9 * np.abs(e["grad"]).max())
 
 
-def test_large_values_are_summarized_on_edges_and_bounded_in_tooltips():
+def test_large_values_are_heatmaps_or_summaries_on_edges_and_bounded_in_tooltips():
     g = losses.two_layer_net(N=60, D=40, H=30, C=10)
-    root = svg_of(g)
     (target,) = g.nx.successors("X")
+    root = svg_of(g)
+    assert "60×40, means of 2×2 blocks" in texts(group(root, f"edge-X-{target}-0"))
+    root = ET.fromstring(draw(to_dot(g, values="numbers"), "svg"))
     assert "60×40 [" in texts(group(root, f"edge-X-{target}-0"))  # shape and range
-    source = to_dot(g)
+    source = to_dot(g, values="summary")
     assert "60×40" in source and len(source) < 400_000
 
 

@@ -1,0 +1,75 @@
+"""Arrays too large to print legibly are drawn as heatmaps: a grid of cells coloured from
+the array itself, symmetric around zero, with the scale beside it."""
+
+import re
+
+import numpy as np
+import pytest
+
+import graphviz_bp as bp
+from graphviz_bp.dot import to_dot
+from graphviz_bp.drawing import draw
+from graphviz_bp.heatmap import MAX_CELLS_PER_SIDE, NAN_COLOR, PALETTE, heatmap
+
+# a grid's cells are square; the legend's swatches are not
+CELL = re.compile(r'<TD BGCOLOR="(#[0-9a-f]{6})" WIDTH="([0-9.]+)" HEIGHT="\2"></TD>')
+
+
+def cells(label: str) -> list[str]:
+    """The colours of the heatmap cells in a label, row by row."""
+    return [colour for colour, _ in CELL.findall(label)]
+
+
+def test_a_16_by_12_matrix_is_a_heatmap_by_default():
+    rng = np.random.default_rng(0)
+    W = bp.param("W", rng.normal(size=(16, 12)))
+    x = bp.data("x", rng.normal(size=(12, 1)))
+    g = bp.Graph(0.5 * bp.sumsq(W @ x))
+    source = to_dot(g)
+    edge = next(line for line in source.splitlines() if line.lstrip().startswith("W ->"))
+    assert "16×12" in edge and len(cells(edge)) == 2 * 16 * 12  # the value and its gradient
+    label = edge.split("label=<", 1)[1].split("> ", 1)[0]
+    assert "&#91;" not in label  # no numbers on the edge: [ is written &#91;
+    numbers = to_dot(g, values="numbers")
+    assert "16×12 &#91;" in numbers and "BGCOLOR" not in numbers
+
+
+def test_colours_are_symmetric_around_zero_and_say_the_scale():
+    array = np.array([[-2.0, 0.0], [1.0, 2.0]])
+    label = heatmap(array, "", "#000000")
+    assert cells(label) == [PALETTE[0], PALETTE[10], PALETTE[15], PALETTE[20]]
+    assert PALETTE[10] == "#f7f7f7" and "−2" in label and ">2<" in label.replace(" ", "")
+
+
+def test_a_large_array_is_shown_by_block_means_and_non_finite_blocks_stay_marked():
+    array = np.ones((100, 70))
+    array[5, 5] = np.nan
+    label = heatmap(array, "", "#000000")
+    grid = cells(label)
+    assert "means of 4×3 blocks" in label
+    assert len(grid) == 25 * 24 and max(25, 24) <= MAX_CELLS_PER_SIDE
+    assert grid.count(NAN_COLOR) == 1 and grid[(5 // 4) * 24 + 5 // 3] == NAN_COLOR
+
+
+def test_an_image_batch_is_drawn_as_rows_of_its_leading_axes():
+    label = heatmap(np.arange(24.0).reshape(2, 3, 2, 2) - 12, "", "#000000")
+    assert "rows: 2×3×2" in label and len(cells(label)) == 24
+
+
+@pytest.mark.parametrize("mode", ["auto", "heatmap", "numbers", "summary"])
+def test_labels_are_never_coloured(mode):
+    S = bp.param("S", np.random.default_rng(0).normal(size=(40, 3)))
+    y = bp.const("y", np.random.default_rng(1).integers(3, size=40))
+    source = to_dot(bp.Graph(bp.softmax_ce(S, y)), values=mode)
+    edge = next(line for line in source.splitlines() if line.lstrip().startswith("y ->"))
+    assert "BGCOLOR" not in edge and "40 &#91;0, 2&#93;" in edge
+
+
+def test_every_mode_draws():
+    g = bp.Graph(bp.sumsq(bp.param("W", np.random.default_rng(0).normal(size=(20, 20)))))
+    for mode, coloured in (("auto", True), ("heatmap", True), ("numbers", False),
+                           ("summary", False)):
+        svg = draw(to_dot(g, values=mode), "svg")
+        assert (svg.count(b"<polygon") > 400) == coloured, mode
+    with pytest.raises(bp.RenderError, match="values"):
+        to_dot(g, values="colours")
