@@ -119,21 +119,29 @@ def check(g: Graph, wrt=None, *, per_leaf: bool | None = None, seed: int = 0,
         raise GraphvizBPError(f"seed must be a non-negative integer, got {seed!r}")
     if g.nx.nodes[g.loss_id]["grad"] is None:
         raise GraphvizBPError("the graph has no gradients yet: evaluate it first (g.evaluate())")
+    if isinstance(directions, bool) or not isinstance(directions, (int, np.integer)) or directions < 1:
+        raise GraphvizBPError(f"directions must be a positive integer, got {directions!r}")
     names = leaf_names(g, wrt)
     ops = check_ops(g, directions=directions, seed=seed)
     composition = check_composition(g, directions=directions, seed=seed)
     if per_leaf is None:
         per_leaf = _per_leaf_is_cheap(g, names)
     below = _below(g, ops)
+    writer = next((o for o in ops for e in o.edges if e.in_place), None)
+    if writer is not None:  # shared arrays written over: no op vouches for any leaf
+        below = {n: replace(b, failing=b.failing or writer.node,
+                            failing_op=b.failing_op or writer.op) for n, b in below.items()}
     if per_leaf:
         gradients = [r if r.resolved else _judged_by_ops(r, below[r.wrt])
                      for r in check_gradients(g, names, seed=seed)]
         return Checked(gradients, ops, composition, True)
-    composition_failed = composition is not None and not composition.ok
+    # A composition that fails, or that could not be checked, leaves the engine's sums
+    # unconfirmed: the ops alone cannot vouch for a leaf then.
+    composition_unsure = composition is not None and not (composition.ok and composition.resolved)
     judged, unsure = {}, []
     for name in names:
         b = below[name]
-        if b.failing is None and (b.unsure is not None or composition_failed):
+        if b.failing is None and (b.unsure is not None or composition_unsure):
             unsure.append(name)  # the ops cannot vouch for it: the whole loss must
         else:
             judged[name] = _by_ops(g, name, b)
@@ -146,7 +154,8 @@ def check(g: Graph, wrt=None, *, per_leaf: bool | None = None, seed: int = 0,
                 b = below[name]
                 why = (f"the op {b.unsure!r} on its way to the loss could not be checked alone"
                        if b.unsure else "the whole loss along random directions disagrees "
-                       "with backprop")
+                       "with backprop" if not composition.ok else
+                       "the whole loss along random directions could not be checked")
                 judged[name] = replace(
                     _by_ops(g, name, b), ok=False,
                     note=f"not confirmed: {why}, and checking the leaf against the whole "

@@ -324,24 +324,41 @@ def judge(exact: float, numeric: float, rounding: float, used: float, tol: float
     return ("pass" if noise <= 1e-3 * scale or abs(exact) <= rounding else "unresolved"), error
 
 
+#: How many times, at most, a failing comparison is made again at a 10× shorter step.
+RETRIES = 5
+
+
 def confirmed(measure, first: float, rounding: float, tol: float, floor: float, scale: float):
-    """Judge ``measure(h) -> (exact, numeric, step used)`` at step ``first``, and where it
-    fails, again at steps 10×, 100× and 1000× shorter: a right gradient's quotient converges as
-    the step shrinks (a parameter of 0.01 is not well served by a step of 1e-3), a wrong
-    one stays wrong. Returns (verdict, error, step used); the verdict is ``"kink"`` when
-    every step down to the shortest crosses a kink.
+    """Judge ``measure(h) -> (exact, numeric, step used)`` at step ``first`` (by
+    :func:`judge`), and where it fails, again at steps 10×, 100×, … shorter while the
+    error shrinks: a right gradient's quotient converges as the step shrinks (a weight of
+    0.01, a matrix of condition 10⁵), a wrong one stays as wrong.
+
+    A shorter step passes only on its error (at most ``tol``), never by its larger noise.
+    Where the error grows 3× or more as the step shrinks, rounding rules the quotient
+    (beyond what the noise estimate knows: an ill-conditioned matrix amplifies it), and
+    the comparison is ``"unresolved"``. Returns (verdict, error, step used); the verdict
+    is ``"kink"`` when every step down to the shortest crosses a kink.
     """
-    outcome = None
-    for h in (first, first / 10, first / 100, first / 1000):
+    outcome = previous = None
+    for k in range(RETRIES + 1):
+        h = first / 10**k
         try:
             exact, numeric, used = measure(h)
         except OnKink:
             return ("kink", float("nan"), h) if outcome is None else outcome
         verdict, error = judge(float(exact), float(numeric), rounding, used, tol, floor, scale)
+        if k and verdict == "pass" and error > tol:
+            verdict = "unresolved"  # only the noise let it pass
         if verdict == "pass":
             return verdict, error, used
-        if outcome is None or (verdict == "fail" and outcome[0] != "fail"):
+        if outcome is None:
             outcome = (verdict, error, used)
+        if previous is not None and error >= 3 * previous and previous < 0.3:
+            return ("unresolved", outcome[1], outcome[2]) if outcome[0] == "fail" else outcome
+        if previous is not None and error > previous / 3 and error < 0.3:
+            return outcome  # no longer converging: what the first step said stands
+        previous = error  # converging, or no nearer than nonsense yet (a step across a pole)
     return outcome
 
 

@@ -58,6 +58,7 @@ class EdgeCheck:
     note: str | None = None
     gradient: bool = True  # False for a slot without a VJP, checked not to change the output
     resolved: bool = True  # False when every direction tried crosses a kink (see note)
+    in_place: bool = False  # the op writes into arrays the passes share: any gradient may be off
 
 
 @dataclass(frozen=True)
@@ -154,6 +155,13 @@ def check_ops(g: Graph, *, directions: int = 2, tol: float = LOCAL_TOL, seed: in
     return results
 
 
+_NONFINITE = "the VJP of {name} gives NaN or Inf for argument {k}: not checked alone here"
+
+
+class _WritesInput(Exception):
+    """The op's forward changed the array it was given."""
+
+
 class _Local:
     """One op node's forward, at its recorded inputs, with a random upstream gradient."""
 
@@ -174,8 +182,11 @@ class _Local:
 
         def at(t: float):
             point = a + t * v
+            kept = point.copy()
             moved[k] = point if point.ndim else float(point)
             value = self.forward(*moved)
+            if point.ndim and not np.array_equal(point, kept, equal_nan=True):
+                raise _WritesInput
             phi = float(np.vdot(self.upstream, np.asarray(value, dtype=float)))
             if not np.isfinite(phi):
                 raise NumericalError("NaN or Inf in the op's output")
@@ -206,16 +217,20 @@ class _Local:
             return None, (f"the VJP of {name} gives a gradient of shape {grad.shape} for "
                           f"argument {k} of shape {a.shape}")
         if not np.all(np.isfinite(grad)):
-            return None, f"the VJP of {name} gives NaN or Inf for argument {k}"
+            return None, _NONFINITE.format(name=name, k=k)
         return grad, None
 
     def check(self, source: str, k: int, vjp, directions: int, tol: float, step: float) -> EdgeCheck:
         a = np.asarray(self.args[k], dtype=float)
         name = self.op.name
         exact_grad, problem = self.gradient(k, vjp)
-        if problem is not None:
-            return EdgeCheck(source, k, False, float("nan"), 0.0, problem)
-        typical = spread(a)
+        if problem is not None:  # an infinite derivative (√ at 0) is no wrong rule: not judged
+            infinite = problem == _NONFINITE.format(name=name, k=k)
+            return EdgeCheck(source, k, infinite, float("nan"), 0.0, problem, True, not infinite,
+                             "in place" in problem)
+        # A tiny argument beside large ones (a loss of 1e-13 added to a sum of 10) moves by
+        # enough to change the output beyond its rounding.
+        typical = max(spread(a), 1e-8 * self.largest)
         directions_of = _Directions(a, typical, self.op.domain[k], self.rng)
         size = float(np.sqrt(np.sum(np.square(exact_grad)))) * typical
         tally = Tally()
@@ -230,16 +245,21 @@ class _Local:
                     v = directions_of.next()
                     outcome = confirmed(measure(v), step, self.rounding, tol, 1e-2 * size, size)
                     # At a tie of a max or an entry exactly at a kink (a pool of ReLU outputs
-                    # has many zeros) no direction moving those entries has a derivative:
-                    # hold them still (zeros first, then repeated values) and move the rest.
-                    for held in _held_still(a, outcome):
-                        w = np.where(held, 0.0, v)
+                    # has many zeros) no direction moving those entries apart has a
+                    # derivative: move each tie together, then hold exact zeros still, then
+                    # every tie.
+                    for w in _around_kinks(a, v, outcome):
                         if not np.any(w):
                             break
                         outcome = confirmed(measure(w), step, self.rounding, tol, 1e-2 * size, size)
                         if outcome[0] != "kink":
                             break
                     tally.add(*outcome)
+        except _WritesInput:
+            return EdgeCheck(source, k, False, float("nan"), 0.0,
+                             f"the forward of {name} writes into its argument {k}: the values "
+                             "recorded in the graph are no longer its inputs (copy before "
+                             "writing into an array)", vjp is not None, True, True)
         except LeftDomain as outside:
             return EdgeCheck(source, k, False, float("nan"), 0.0,
                              f"every step down to {SHORTEST_STEP:g} leaves the domain of {name} "
@@ -261,40 +281,50 @@ class _Local:
                          tally.resolved)
 
 
-def _held_still(a: np.ndarray, outcome):
-    """Which entries to hold still after a direction crossed a kink at every step: exact
-    zeros (ReLU, |·|, step), then also values that occur more than once (ties of a max,
-    a pool, a maximum)."""
+def _around_kinks(a: np.ndarray, v: np.ndarray, outcome):
+    """Directions that stay off the kinks ``a`` sits on, after ``v`` crossed one at every
+    step: each group of equal entries moved by one amount (a tie of a max stays a tie:
+    a max pool that sends its gradient to every tied entry is caught), then exact zeros
+    held still too (ReLU, |·|, step at 0), then every tie held still."""
     if outcome[0] != "kink":
         return
     flat = a.reshape(-1)
+    _, group, counts = np.unique(flat, return_inverse=True, return_counts=True)
+    tied = counts[group] > 1
+    together = np.where(tied, v.reshape(-1)[np.unique(group, return_index=True)[1]][group],
+                        v.reshape(-1))
     zeros = flat == 0
-    yield zeros.reshape(a.shape)
-    _, inverse, counts = np.unique(flat, return_inverse=True, return_counts=True)
-    yield (zeros | (counts[inverse] > 1)).reshape(a.shape)
+    yield together.reshape(a.shape)
+    yield np.where(zeros, 0.0, together).reshape(a.shape)
+    yield np.where(zeros | tied, 0.0, v.reshape(-1)).reshape(a.shape)
 
 
 class _Directions:
     """Random directions for one argument, scaled to it: by its spread; entry by entry near
-    a domain's edge (``positive``, ``nonzero``); as C Z Cᵀ with K = C Cᵀ for a symmetric
-    positive definite K, so that K + t v = C (I + t Z) Cᵀ stays inside however
-    ill-conditioned K is."""
+    a domain's edge (``positive``, ``nonzero``); as C Z Cᵀ with K = C Cᵀ and Z symmetric
+    for a symmetric positive definite K, so that K + t v = C (I + t Z) Cᵀ stays inside
+    however ill-conditioned K is; as A Z for another square matrix of such a slot."""
 
     def __init__(self, a, spread, domain, rng):
         self.a, self.spread, self.domain, self.rng = a, spread, domain, rng
-        self.factor = None
-        if domain == "spd" and a.ndim == 2 and a.shape[0] == a.shape[1] and np.array_equal(a, a.T):
+        self.factor = self.square = None
+        if domain == "spd" and a.ndim == 2 and a.shape[0] == a.shape[1]:
             try:
-                self.factor = np.linalg.cholesky(a)
+                if np.array_equal(a, a.T):
+                    self.factor = np.linalg.cholesky(a)
+                else:
+                    self.square = a
             except np.linalg.LinAlgError:
-                pass
+                self.square = a
         self.entrywise = (np.where(a != 0, np.abs(a), spread)
                           if domain in ("positive", "nonzero") else None)
 
     def next(self):
         z = self.rng.standard_normal(self.a.shape)
-        if self.factor is not None:
-            return self.factor @ z @ self.factor.T
+        if self.factor is not None:  # symmetric: a Cholesky reads one triangle only
+            return self.factor @ ((z + z.T) / 2) @ self.factor.T
+        if self.square is not None:  # A + t A Z = A (I + t Z): as far from singular as A
+            return self.square @ z
         if self.entrywise is not None:
             return z * self.entrywise
         return z * self.spread
@@ -348,11 +378,15 @@ def check_composition(g: Graph, *, directions: int = 2, tol: float = COMPOSITION
     grads = [np.zeros(np.shape(g.value(n))) if g.grad(n) is None else np.asarray(g.grad(n), float)
              for n in names]
     values = [np.asarray(g.value(n), dtype=float) for n in names]
+    if not all(np.all(np.isfinite(x)) for x in [*grads, *values]) or not np.isfinite(g.loss):
+        return CompositionCheck(directions, True, float("nan"), 0.0,
+                                "NaN or Inf in the loss, a leaf or a gradient: the composition "
+                                "cannot be checked", False)
     spreads = [spread(value) for value in values]
     # Each leaf's share of ⟨∇L, v⟩ is made alike (to within 1000×), so that a wrong
     # gradient of a leaf deep in a net, whose gradient is small, still shows.
     shares = [float(np.sqrt(np.sum(np.square(d)))) * s for d, s in zip(grads, spreads)]
-    least = 1e-3 * max(shares)
+    least = 1e-3 * max(shares, default=0.0)
     weights = [1 / max(share, least) if least > 0 else 1.0 for share in shares]
     weights = [w / max(weights) for w in weights]
     spreads = [s * w for s, w in zip(spreads, weights)]
@@ -373,7 +407,15 @@ def check_composition(g: Graph, *, directions: int = 2, tol: float = COMPOSITION
         with np.errstate(all="ignore"):
             for _ in range(directions):
                 v = [rng.standard_normal(d.shape) * s * e for d, s, e in zip(grads, spreads, sizes)]
-                tally.add(*confirmed(measure(v), step, rounding, tol, 1e-2 * size, size))
+                outcome = confirmed(measure(v), step, rounding, tol, 1e-2 * size, size)
+                # a ReLU input of exactly 0 from a zero bias and a black margin: move the
+                # leaves' ties together, then hold their zeros, then their ties, still
+                stages = zip(*[_around_kinks(x, w, outcome) for x, w in zip(values, v)])
+                for moved in stages:
+                    outcome = confirmed(measure(list(moved)), step, rounding, tol, 1e-2 * size, size)
+                    if outcome[0] != "kink":
+                        break
+                tally.add(*outcome)
     except LeftDomain as outside:
         note = (f"every step down to {SHORTEST_STEP:g} leaves the domain of the loss "
                 f"({outside}): the composition cannot be checked here")
