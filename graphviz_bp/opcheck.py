@@ -180,13 +180,17 @@ class _Local:
         moved = list(self.args)
         kinks = self.op.kinks
 
+        watch = [True]  # the first point is watched for a forward that writes into it
+
         def at(t: float):
             point = a + t * v
-            kept = point.copy()
+            kept = point.copy() if watch[0] and point.ndim else None
             moved[k] = point if point.ndim else float(point)
             value = self.forward(*moved)
-            if point.ndim and not np.array_equal(point, kept, equal_nan=True):
-                raise _WritesInput
+            if kept is not None:
+                watch[0] = False
+                if not np.array_equal(point, kept, equal_nan=True):
+                    raise _WritesInput
             phi = float(np.vdot(self.upstream, np.asarray(value, dtype=float)))
             if not np.isfinite(phi):
                 raise NumericalError("NaN or Inf in the op's output")
@@ -200,15 +204,14 @@ class _Local:
         if vjp is None:
             return np.zeros(a.shape), None
         upstream = self.upstream.copy() if self.upstream.ndim else float(self.upstream)
-        before = [np.array(x, copy=True) for x in (self.out, *self.args)]
+        inputs = (self.out, *self.args)
+        before = [_fingerprint(x) for x in inputs]  # no copy of a CIFAR batch per slot
         with np.errstate(all="ignore"):
             grad = np.asarray(vjp(upstream, self.out, *self.args), dtype=float)
         name = self.op.name
-        changed = [what for what, old, new in zip(["g", "out", *(f"argument {i}" for i in
-                                                                range(len(self.args)))],
-                                                    [self.upstream, *before],
-                                                    [upstream, self.out, *self.args])
-                   if not np.array_equal(old, new, equal_nan=True)]
+        names = ["out", *(f"argument {i}" for i in range(len(self.args)))]
+        changed = (["g"] if not np.array_equal(self.upstream, upstream, equal_nan=True) else []) + [
+            what for what, x, old in zip(names, inputs, before) if _fingerprint(x) != old]
         if changed:
             return None, (f"the VJP of {name} changes its {', '.join(changed)} in place: the "
                           "reverse pass hands the same arrays to other edges and ops, so their "
@@ -281,6 +284,25 @@ class _Local:
                          tally.resolved)
 
 
+def _random(rng, shape) -> np.ndarray:
+    """Entries uniform on ±√3 (mean 0, variance 1): as good a random direction as normal
+    ones, drawn 3× faster (a CIFAR batch has 1.5 million entries)."""
+    z = np.asarray(rng.random(shape))
+    z -= 0.5
+    z *= 2 * np.sqrt(3)
+    return z
+
+
+def _fingerprint(x) -> tuple:
+    """What changes when an array is written into: its sum and sum of squares (bits)."""
+    if not isinstance(x, np.ndarray) or not np.issubdtype(x.dtype, np.number):
+        return (id(x),)
+    with np.errstate(all="ignore"):
+        flat = x.reshape(-1)
+        return (float(np.add.reduce(flat, dtype=float)).hex(),
+                float(np.vdot(flat, flat).real if x.dtype.kind == "c" else np.vdot(flat, flat)).hex())
+
+
 def _around_kinks(a: np.ndarray, v: np.ndarray, outcome):
     """Directions that stay off the kinks ``a`` sits on, after ``v`` crossed one at every
     step: each group of equal entries moved by one amount (a tie of a max stays a tie:
@@ -320,7 +342,7 @@ class _Directions:
                           if domain in ("positive", "nonzero") else None)
 
     def next(self):
-        z = self.rng.standard_normal(self.a.shape)
+        z = _random(self.rng, self.a.shape)
         if self.factor is not None:  # symmetric: a Cholesky reads one triangle only
             return self.factor @ ((z + z.T) / 2) @ self.factor.T
         if self.square is not None:  # A + t A Z = A (I + t Z): as far from singular as A
@@ -406,7 +428,7 @@ def check_composition(g: Graph, *, directions: int = 2, tol: float = COMPOSITION
     try:
         with np.errstate(all="ignore"):
             for _ in range(directions):
-                v = [rng.standard_normal(d.shape) * s * e for d, s, e in zip(grads, spreads, sizes)]
+                v = [_random(rng, d.shape) * s * e for d, s, e in zip(grads, spreads, sizes)]
                 outcome = confirmed(measure(v), step, rounding, tol, 1e-2 * size, size)
                 # a ReLU input of exactly 0 from a zero bias and a black margin: move the
                 # leaves' ties together, then hold their zeros, then their ties, still
