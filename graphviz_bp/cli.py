@@ -14,7 +14,7 @@ from contextlib import suppress
 from pathlib import Path
 
 from . import limits, losses
-from .dot import INLINE_ENTRIES, to_dot
+from .dot import HIGHLIGHTS, INLINE_ENTRIES, to_dot
 from .heatmap import VALUE_MODES
 from .drawing import (DEFAULT_DPI, ENGINES, FORMATS, PAGE_SIZES, SUFFIXES, check_writable, draw,
                       format_of, parse_size, scaled_note, write_atomically)
@@ -186,8 +186,8 @@ def cmd_render(args) -> int:
 
         data = to_json(inspect_data(g, source.name)).encode()
     else:
-        data = draw(to_dot(g, show=args.show, compact=args.compact, values=args.values), fmt,
-                    args.engine, dpi=args.dpi, size=args.size)
+        data = draw(to_dot(g, show=args.show, compact=args.compact, values=args.values,
+                           highlight=args.highlight), fmt, args.engine, dpi=args.dpi, size=args.size)
         note = compact_note(g, args.compact, args.show)
         if note:
             hint = "inspect shows every number" if "tooltips" in note else \
@@ -338,6 +338,9 @@ def parser() -> argparse.ArgumentParser:
                    help="how arrays are written: auto (numbers when at most "
                         f"{INLINE_ENTRIES} entries, else a heatmap; the default), numbers (else "
                         "shape and range), heatmap (every array), summary (shape and range)")
+    p.add_argument("--highlight", choices=HIGHLIGHTS, default="all",
+                   help="which nodes reached along several paths are highlighted, their paths "
+                        "numbered and coloured: all (the default) or params")
     p.add_argument("--dpi", type=int, default=None,
                    help=f"a PNG's pixels per inch (default {DEFAULT_DPI}; 192 for a HiDPI "
                         "screen, 300 for print)")

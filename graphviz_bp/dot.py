@@ -38,7 +38,7 @@ from .quoting import (array_text, html_text, number, plain_lines, shape_text, sh
                       visible)
 
 __all__ = ["to_dot", "parse_show", "SHOWS", "STYLE", "INLINE_ENTRIES", "INLINE_VECTOR",
-           "TOOLTIP_ENTRIES"]
+           "TOOLTIP_ENTRIES", "HIGHLIGHTS"]
 
 #: What a figure can show; ``show`` is one of these or a comma list of the first three.
 SHOWS = ("values", "gradients", "formulas", "all", "structure")
@@ -73,7 +73,10 @@ STYLE = {
     "value_color": "#222222",
     "grad_color": "#c62828",
     "muted_color": "#777777",
-    "path_colors": ("#1565c0", "#6a1b9a", "#00838f", "#8d6e63", "#ad1457", "#2e7d32"),
+    # Okabe and Ito's colours, told apart by colour-blind readers too, the darker ones
+    # first (edge text is written in them); a line style each, for greyscale print
+    "path_colors": ("#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9"),
+    "path_styles": ("solid", "dashed", "dotted", "bold", "dashed", "dotted"),
 }
 
 
@@ -219,16 +222,29 @@ class _Formulas:
 
 
 class _View(NamedTuple):
-    """What a figure shows: values, gradients, formulas; compact; how arrays are written."""
+    """What a figure shows: values, gradients, formulas; compact; how arrays are written;
+    which multi-path nodes are highlighted."""
 
     values: bool
     grads: bool
     formulas: "_Formulas | None"
     compact: bool
     arrays: str
+    highlight: str = "all"
 
 
-def to_dot(g, show: str = "all", compact: bool | None = None, values: str = "auto") -> str:
+#: Which nodes reached along several paths a figure highlights: every one, or params only
+#: (for courses where data such as Y is not singled out).
+HIGHLIGHTS = ("all", "params")
+
+
+def _highlighted(G, n, view: "_View") -> bool:
+    attrs = G.nodes[n]
+    return bool(attrs["multipath"]) and (view.highlight == "all" or attrs["kind"] == "param")
+
+
+def to_dot(g, show: str = "all", compact: bool | None = None, values: str = "auto",
+           highlight: str = "all") -> str:
     """The DOT source of the figure of an evaluated graph (the same on every run and machine).
 
     ``show`` is ``all`` (values and gradients, the default), ``values``, ``gradients``,
@@ -240,7 +256,9 @@ def to_dot(g, show: str = "all", compact: bool | None = None, values: str = "aut
     box marked ×N past :data:`~graphviz_bp.folding.FOLD_NODES` nodes or when ``compact``
     is true; ``compact=False`` draws all. ``values`` says how arrays are written (see
     :data:`~graphviz_bp.heatmap.VALUE_MODES`): ``auto`` as numbers when they are few (at
-    most :data:`INLINE_ENTRIES`), else as a heatmap.
+    most :data:`INLINE_ENTRIES`), else as a heatmap. ``highlight`` is ``all`` (every node
+    reached along several paths is orange, its paths numbered and coloured) or ``params``
+    (only parameters are).
     """
     parts = parse_show(show)
     G = g.nx
@@ -250,7 +268,8 @@ def to_dot(g, show: str = "all", compact: bool | None = None, values: str = "aut
     show_grads = "gradients" in parts and not compact
     formulas = _Formulas(g) if "formulas" in parts else None  # on edges, or in tooltips
     check_choice("values", values, VALUE_MODES, RenderError)
-    view = _View(show_values, show_grads, formulas, compact, values)
+    check_choice("highlight", highlight, HIGHLIGHTS, RenderError)
+    view = _View(show_values, show_grads, formulas, compact, values, highlight)
     graph_attr = {**STYLE["graph"], **(COMPACT_LAYOUT if compact else {})}
     dot = graphviz.Digraph(name="backprop", graph_attr=graph_attr,
                            node_attr=STYLE["node"], edge_attr=STYLE["edge"])
@@ -312,7 +331,7 @@ def _node_attributes(G, n, attrs, loss, view: "_View") -> dict:
         classes.append("loss")
         if show_values:
             rows.append(_html_block(attrs["value"], STYLE["value_color"], "= ", view.arrays))
-    if attrs["multipath"]:
+    if _highlighted(G, n, view):
         style.update(STYLE["multipath"])
         classes.append("multipath")
         paths = sorted(e["path"] for _, _, e in G.out_edges(n, data=True) if e["path"])
@@ -353,10 +372,13 @@ def _edge_attributes(G, u, v, k, attrs, view: "_View") -> dict:
     classes = ["path"]
     number_ = attrs["path"]
     grad_color = STYLE["grad_color"]
+    if number_ is not None and not _highlighted(G, u, view):
+        number_ = None  # a sum the figure does not single out (--highlight params)
     if number_ is not None:
         classes.append("multipath-path")
         grad_color = STYLE["path_colors"][(number_ - 1) % len(STYLE["path_colors"])]
-        style.update(color=grad_color, penwidth="2")
+        style.update(color=grad_color, penwidth="2",
+                     style=STYLE["path_styles"][(number_ - 1) % len(STYLE["path_styles"])])
     if not attrs["flows"]:
         classes.append("no-grad")
     verdict = attrs.get("check")

@@ -73,3 +73,33 @@ def test_every_mode_draws():
         assert (svg.count(b"<polygon") > 400) == coloured, mode
     with pytest.raises(bp.RenderError, match="values"):
         to_dot(g, values="colours")
+
+
+# ---------------------------------------------------------------- which sums are highlighted
+
+
+from graphviz_bp import losses  # noqa: E402
+from graphviz_bp.dot import STYLE  # noqa: E402
+
+
+def node_line(source: str, name: str) -> str:
+    return next(line for line in source.splitlines() if line.lstrip().startswith(f"{name} [label"))
+
+
+def test_highlight_params_singles_out_parameters_only():
+    g = losses.gplvm()
+    everything, params = to_dot(g), to_dot(g, highlight="params")
+    assert "multipath" in node_line(everything, "Y") and "multipath" in node_line(everything, "K")
+    assert "multipath" not in node_line(params, "Y") and "multipath" not in node_line(params, "K")
+    assert "multipath" in node_line(params, "X") and "∇X = ① + ②" in params
+    assert params.count("multipath-path") == 2 < everything.count("multipath-path")
+    with pytest.raises(bp.RenderError, match="highlight"):
+        to_dot(g, highlight="data")
+
+
+def test_paths_differ_in_colour_and_in_line_style_for_greyscale_print():
+    source = to_dot(losses.autoencoder())
+    first = next(line for line in source.splitlines() if "① ∇" in line)
+    second = next(line for line in source.splitlines() if "② ∇" in line)
+    assert STYLE["path_colors"][0] in first and STYLE["path_colors"][1] in second
+    assert "style=dashed" in second and "style=dashed" not in first
