@@ -43,6 +43,7 @@ def _installed(module: str) -> bool:
 if _installed("graphviz"):
     from .dot import to_dot
     from .drawing import render
+    from . import tikz  # noqa: F401  render(g, "fig.tex")
 else:  # drawing needs the graphviz package; the rest of graphviz-bp does not
 
     def render(*args, **kwargs):

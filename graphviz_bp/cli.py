@@ -185,6 +185,10 @@ def cmd_render(args) -> int:
         from .report import inspect_data, to_json
 
         data = to_json(inspect_data(g, source.name)).encode()
+    elif fmt == "tex":
+        from .tikz import to_tikz
+
+        data = to_tikz(g, compact=args.compact).encode()
     else:
         data = draw(to_dot(g, show=args.show, compact=args.compact, values=args.values,
                            highlight=args.highlight), fmt, args.engine, dpi=args.dpi, size=args.size)

@@ -26,11 +26,12 @@ from .errors import EngineNotFoundError, RenderError, check_choice
 
 __all__ = ["draw", "render", "write_atomically", "format_of", "svg_of", "FORMATS", "ENGINES",
            "SUFFIXES", "RenderWarning", "PAGE_SIZES", "DEFAULT_DPI", "parse_size", "png_size",
-           "scaled_note"]
+           "scaled_note", "layout", "WRITERS"]
 
-FORMATS = ("svg", "pdf", "png", "dot")
+FORMATS = ("svg", "pdf", "png", "dot", "tex")
 ENGINES = ("bundled", "system")
-SUFFIXES = {".svg": "svg", ".pdf": "pdf", ".png": "png", ".gv": "dot", ".dot": "dot"}
+SUFFIXES = {".svg": "svg", ".pdf": "pdf", ".png": "png", ".gv": "dot", ".dot": "dot",
+            ".tex": "tex"}
 
 
 class RenderWarning(UserWarning):
@@ -102,6 +103,10 @@ def _system_draw(source: bytes, fmt: str) -> bytes:
             warnings.warn(line, RenderWarning, stacklevel=3)
     return done.stdout
 
+
+#: Formats written from the graph itself rather than drawn from DOT: format → function
+#: of (g, compact=…) giving the file's text. The TikZ module adds "tex" when imported.
+WRITERS: dict = {}
 
 #: Sizes a figure can be fitted to, in inches: a page's text block (A4 and letter), a
 #: 16:9 slide less its margins, a column of a two-column paper.
@@ -179,6 +184,9 @@ def draw(source: str, fmt: str = "svg", engine: str = "bundled", *, dpi: int | N
     """
     check_choice("format", fmt, FORMATS, RenderError)
     check_choice("engine", engine, ENGINES, RenderError)
+    if fmt == "tex":
+        raise RenderError("TikZ is written from the graph, not from DOT: use render() or "
+                          "graphviz_bp.tikz.to_tikz")
     source = _with_layout(source, fmt, dpi, size)
     try:
         data = source.encode()
@@ -232,6 +240,33 @@ def _bundled_draw(source: str, fmt: str) -> bytes:
     for line in messages:
         warnings.warn(line, RenderWarning, stacklevel=3)
     return data
+
+
+def layout(source: str) -> tuple[dict, list]:
+    """Graphviz's layout of DOT ``source``, in points with y upwards: nodes by id attribute
+    (``node-W``) → (x, y, width, height), and edges as (id attribute, spline points, arrow
+    tip); the points are a start and Bézier control triples, as Graphviz gives them."""
+    try:
+        import pygraphviz
+    except ImportError:
+        raise EngineNotFoundError("a layout needs pygraphviz>=2: pip install 'pygraphviz>=2'") from None
+    with _captured_stderr():
+        graph = pygraphviz.AGraph(string=source)
+        graph.layout(prog="dot")
+    nodes = {}
+    for node in graph.nodes():
+        x, y = map(float, node.attr["pos"].split(","))
+        nodes[node.attr["id"]] = (x, y, 72 * float(node.attr["width"]), 72 * float(node.attr["height"]))
+    edges = []
+    for edge in graph.edges():
+        points, tip = [], None
+        for part in edge.attr["pos"].split():
+            if part.startswith("e,"):
+                tip = tuple(map(float, part[2:].split(",")))
+            elif not part.startswith("s,"):
+                points.append(tuple(map(float, part.split(","))))
+        edges.append((edge.attr["id"], points, tip))
+    return nodes, edges
 
 
 def _graphviz_lines(text: str) -> list[str]:
@@ -340,7 +375,10 @@ def render(g, path, *, show: str = "all", engine: str = "bundled", format: str |
     9
     """
     fmt = format_of(path, format)
-    data = draw(to_dot(g, show=show, compact=compact), fmt, engine, dpi=dpi, size=size)
+    if fmt in WRITERS:
+        data = WRITERS[fmt](g, compact=compact).encode()
+    else:
+        data = draw(to_dot(g, show=show, compact=compact), fmt, engine, dpi=dpi, size=size)
     write_atomically(path, data)
     return Path(path)
 
