@@ -280,7 +280,8 @@ def to_dot(g, show: str = "all", compact: bool | None = None, values: str = "aut
         broken = [n for n in inside if has_nonfinite(G.nodes[n]["value"])
                   or has_nonfinite(G.nodes[n]["grad"])]
         style = dict(STYLE["fold"])
-        lines = [f"{box.count} layers alike folded into one box: {box.first} to {box.last}"]
+        unit = "layers" if box.named else "blocks"
+        lines = [f"{box.count} {unit} alike folded into one box: {box.first} to {box.last}"]
         failed = [n for n in inside if G.nodes[n].get("check") == "failed"]
         if broken:  # what is red must stay visible when folded
             style.update(STYLE["nonfinite"], shape="box3d", **{"class": "fold nonfinite"})
@@ -289,7 +290,8 @@ def to_dot(g, show: str = "all", compact: bool | None = None, values: str = "aut
             style.update(STYLE["check_failed"], shape="box3d", style="dashed,filled",
                          **{"class": "fold check-failed"})
             lines.append(f"a check failed inside, first at node {failed[0]!r}")
-        dot.node(box.id, label=f"×{box.count}\nlayers {box.first}–{box.last}\nlike layer {box.first - 1}",
+        dot.node(box.id, label=(f"×{box.count}\nlayers {box.first}–{box.last}\nlike layer {box.first - 1}"
+                                if box.named else f"×{box.count}\nalike blocks\nlike the one above"),
                  id=f"node-{box.id}", tooltip=plain_lines(lines), **style)
 
     for n, attrs in G.nodes(data=True):
@@ -335,7 +337,10 @@ def _node_attributes(G, n, attrs, loss, view: "_View") -> dict:
         style.update(STYLE["multipath"])
         classes.append("multipath")
         paths = sorted(e["path"] for _, _, e in G.out_edges(n, data=True) if e["path"])
-        total = f"∇{shorten(attrs['label'] or n)} = {' + '.join(map(path_mark, paths))}"
+        marks = [path_mark(p) for p in paths]
+        if len(marks) > 6:  # an unrolled loop: the sum's first terms and its count
+            marks = [*marks[:3], f"… ({len(marks)} paths)"]
+        total = f"∇{shorten(attrs['label'] or n)} = {' + '.join(marks)}"
         if formulas is not None:
             total += f" = {_cut(formulas.node(n))}"
         if show_grads or formulas is not None:

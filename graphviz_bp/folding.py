@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import networkx as nx
 
-__all__ = ["Fold", "layers", "folds", "is_compact", "folded_nodes", "compact_note",
-           "COMPACT_NODES", "FOLD_NODES", "FOLD_RUN", "LAYER_STEMS"]
+__all__ = ["Fold", "layers", "structural_layers", "folds", "is_compact", "folded_nodes",
+           "compact_note", "COMPACT_NODES", "FOLD_NODES", "FOLD_RUN", "LAYER_STEMS", "MAX_PERIOD"]
 
 #: Past this many nodes a figure is drawn compact: annotations move from the edges into
 #: tooltips (edge labels become extra nodes of the layout, its slowest part), tooltips
@@ -30,10 +30,13 @@ LAYER_STEMS = 3
 
 @dataclass(frozen=True)
 class Fold:
-    """Layers ``first`` to ``last`` folded into one box, drawn like layer ``first − 1``."""
+    """Layers ``first`` to ``last`` folded into one box, drawn like layer ``first − 1``.
+    ``named`` is False for blocks found by the graph's structure alone (unnamed ops of a
+    loop), which the box calls blocks rather than layers."""
 
     first: int
     last: int
+    named: bool = True
 
     @property
     def id(self) -> str:
@@ -84,16 +87,67 @@ def layers(G) -> dict[str, int]:
     return layer
 
 
+#: The longest block of structure, in levels, that repeats without names to say so.
+MAX_PERIOD = 12
+
+
+def _level_signatures(G) -> tuple[dict, list]:
+    """Each node's level, its longest path to the loss (a leaf sits just above the op that
+    takes it, as Graphviz draws it), and what each level holds: ops, kinds and shapes,
+    never names."""
+    level = {}
+    for n in reversed(list(nx.topological_sort(G))):
+        level[n] = 1 + max((level[v] for v in G.successors(n)), default=-1)
+    signatures = [[] for _ in range(max(level.values(), default=-1) + 1)]
+    for n, k in level.items():
+        attrs = G.nodes[n]
+        # parameters left out: a loop's step differs in them (x[:, t]) and nothing else
+        signatures[k].append((attrs["op"] or attrs["kind"], attrs["shape"]))
+    return level, [tuple(sorted(s)) for s in signatures]
+
+
+def structural_layers(G) -> dict[str, int]:
+    """Blocks of a graph that repeats without names to say so (an RNN written in a loop, a
+    sum of many alike terms): the longest run of levels whose contents repeat with some
+    period p ≤ :data:`MAX_PERIOD`, cut into blocks of p levels, numbered from the inputs.
+    Nodes outside the run are left out."""
+    level, signatures = _level_signatures(G)
+    best = None  # (levels covered, period, first level)
+    for p in range(1, MAX_PERIOD + 1):
+        start = 0
+        while start + p < len(signatures):
+            end = start
+            while end + p < len(signatures) and signatures[end] == signatures[end + p]:
+                end += 1
+            covered = (end - start) // p * p  # whole blocks after the first
+            if covered >= FOLD_RUN * p and (best is None or covered > best[0]):
+                best = (covered, p, start)
+            start = end + 1
+    if best is None:
+        return {}
+    covered, p, start = best
+    top = start + covered + p  # levels start … top − 1 hold the alike blocks
+    blocks = (top - start) // p
+    # levels count up from the loss; blocks are numbered from the inputs, as layers are
+    return {n: blocks - (k - start) // p for n, k in level.items() if start <= k < top}
+
+
 def folds(G) -> dict[str, Fold]:
     """Nodes folded into a box, mapped to their :class:`Fold`: the interior of every run of
-    :data:`FOLD_RUN` or more consecutive layers that are alike (same stems, ops, shapes)."""
-    layer = layers(G)
+    :data:`FOLD_RUN` or more consecutive layers that are alike (same stems, ops, shapes).
+    Layers come from the nodes' names (:func:`layers`); where names mark none, from the
+    graph's structure (:func:`structural_layers`)."""
+    found = _folds(G, layers(G), named=True)
+    return found or _folds(G, structural_layers(G), named=False)
+
+
+def _folds(G, layer: dict, named: bool) -> dict[str, Fold]:
     members: dict[int, list] = {}
     for n, k in layer.items():
         members.setdefault(k, []).append(n)
 
     def role(n):  # a named node by its stem, an unnamed one by its op
-        found = _stem_and_index(G, n)
+        found = _stem_and_index(G, n) if named else None
         return found[0] if found else G.nodes[n]["op"] or G.nodes[n]["kind"]
 
     def signature(k):
@@ -107,7 +161,7 @@ def folds(G) -> dict[str, Fold]:
                and signature(ks[end + 1]) == signature(ks[start])):
             end += 1
         if end - start + 1 >= FOLD_RUN:
-            box = Fold(ks[start + 1], ks[end - 1])
+            box = Fold(ks[start + 1], ks[end - 1], named)
             for k in ks[start + 1:end]:
                 for n in members[k]:
                     folded[n] = box
@@ -130,7 +184,8 @@ def folded_nodes(g, compact: bool | None = None) -> dict[str, Fold]:
 def compact_note(g, compact: bool | None = None, show: str = "all") -> str | None:
     """The one line that says what a compact or folded figure leaves out, or None."""
     boxes = sorted(set(folded_nodes(g, compact).values()), key=lambda box: box.first)
-    folded = "; ".join(f"layers {box.first}–{box.last} folded into one box" for box in boxes)
+    folded = "; ".join(f"{'layers' if box.named else 'alike blocks'} {box.first}–{box.last} "
+                       "folded into one box" for box in boxes)
     nodes = g.nx.number_of_nodes()
     if is_compact(g, compact):
         why = f"more than {COMPACT_NODES} nodes" if compact is None else "as asked"

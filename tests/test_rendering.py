@@ -438,3 +438,23 @@ def test_nothing_folds_without_a_run_of_alike_layers():
     for build in losses.BUILTINS.values():
         assert folds(build().nx) == {}
     assert folds(losses.fc_net(hidden_dims=[4, 5, 4, 5, 4]).nx) == {}
+
+
+def test_unnamed_repeated_structure_folds_too():
+    # an RNN written as a Python loop names none of its steps
+    from graphviz_bp.folding import folds
+
+    rng = np.random.default_rng(0)
+    W = bp.param("W", rng.normal(size=(4, 4)) / 2)
+    U = bp.param("U", rng.normal(size=(4, 3)) / 2)
+    x = bp.data("x", rng.normal(size=(3, 30)))
+    h = bp.const("h0", np.zeros((4, 1)))
+    for t in range(30):
+        h = bp.tanh(W @ h + U @ x[:, t:t + 1])
+    g = bp.Graph(bp.sumsq(h))
+    (box,) = set(folds(g.nx).values())
+    assert not box.named and box.count >= 20
+    source = to_dot(g)
+    assert "alike blocks" in source and "∇W = ① + ② + ③ + … (30 paths)" in source
+    drawn = [line for line in source.splitlines() if 'class="op tanh"' in line]
+    assert len(drawn) < 10  # the steps inside the box are not drawn
