@@ -24,7 +24,8 @@ import numpy as np
 from .engine import Graph
 from .errors import GraphvizBPError
 from .gradcheck import FIRST_STEP, GradientCheck, _unreached_note, check_gradients, leaf_names
-from .opcheck import CompositionCheck, EdgeCheck, OpCheck, check_composition, check_ops
+from .composition import CompositionCheck, check_composition
+from .opcheck import EdgeCheck, OpCheck, check_ops
 
 __all__ = ["Checked", "check", "mark", "per_leaf_cost", "PER_LEAF_BUDGET"]
 
@@ -132,7 +133,8 @@ def check(g: Graph, wrt=None, *, per_leaf: bool | None = None, seed: int = 0,
         below = {n: replace(b, failing=b.failing or writer.node,
                             failing_op=b.failing_op or writer.op) for n, b in below.items()}
     if per_leaf:
-        gradients = [r if r.resolved else _judged_by_ops(r, below[r.wrt])
+        trusted = composition is None or (composition.ok and composition.resolved)
+        gradients = [r if r.resolved or not trusted else _judged_by_ops(r, below[r.wrt])
                      for r in check_gradients(g, names, seed=seed)]
         return Checked(gradients, ops, composition, True)
     # A composition that fails, or that could not be checked, leaves the engine's sums

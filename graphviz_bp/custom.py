@@ -110,7 +110,7 @@ def custom_op(name: str, forward, vjp, *, symbol: str | None = None, domain=None
         defop(name, symbol=symbol or name, forward=_guarded_forward(name, forward),
               vjp=tuple(vjps), rule=tuple(rules),
               shape=_checked_shape(name, shape) if shape else _shape_by_running(name, forward, domains),
-              domain=domains, kinks=_guarded(name, "kinks", kinks) if kinks else None,
+              domain=domains, kinks=_checked_kinks(name, kinks) if kinks else None,
               doc=doc or (inspect.getdoc(forward) or f"{name}, an op of one's own").splitlines()[0])
     except ValueError as err:
         for made in rule_ops:
@@ -148,6 +148,14 @@ def _argument_names(name: str, forward) -> list[str]:
     return [p.name for p in positional]
 
 
+def _said(name: str, what: str, err: Exception) -> str:
+    """What a user's function raising ``err`` means, in one line."""
+    if isinstance(err, ValueError) and "read-only" in str(err):
+        return (f"custom op {name!r}: {what} writes into an array it was given, which the "
+                "graph keeps and shares: copy it before writing (x = x.copy())")
+    return f"custom op {name!r}: {what} raised {type(err).__name__}: {err}"
+
+
 def _guarded(name: str, what: str, function):
     """``function`` with any exception it raises said as the package's error."""
     def run(*args, **params):
@@ -156,8 +164,25 @@ def _guarded(name: str, what: str, function):
         except GraphvizBPError:
             raise
         except Exception as err:  # the user's function: whatever it raises is named
-            raise GraphvizBPError(f"custom op {name!r}: {what} raised {type(err).__name__}: "
-                                  f"{err}") from None
+            raise GraphvizBPError(_said(name, what, err)) from None
+    return run
+
+
+def _checked_kinks(name: str, kinks):
+    """``kinks`` guarded, and its result an array of numbers or booleans."""
+    guarded = _guarded(name, "kinks", kinks)
+
+    def run(*args, **params):
+        pattern = guarded(*args, **params)
+        try:
+            array = np.asarray(pattern)
+        except ValueError:
+            array = np.asarray([], dtype=object)
+        if array.dtype.kind not in "biuf":
+            raise GraphvizBPError(f"custom op {name!r}: kinks must give an array of numbers or "
+                                  f"booleans (which side of its kink each entry lies on), got "
+                                  f"{type(pattern).__name__}")
+        return array
     return run
 
 
@@ -182,8 +207,9 @@ def _guarded_forward(name: str, forward):
         except GraphvizBPError:
             raise
         except Exception as err:  # a Cholesky of a matrix moved off its domain, an assert
-            raise NumericalError(f"custom op {name!r}: forward raised {type(err).__name__}: "
-                                 f"{err}") from None
+            if isinstance(err, ValueError) and "read-only" in str(err):
+                raise GraphvizBPError(_said(name, "forward", err)) from None
+            raise NumericalError(_said(name, "forward", err)) from None
         array = _real(name, "forward", out)
         return array if array.ndim else float(array)
     return run
@@ -228,8 +254,7 @@ def _gradients(name: str, vjp, arity: int):
             except GraphvizBPError:
                 raise
             except Exception as err:  # the user's function
-                raise GraphvizBPError(f"custom op {name!r}: vjp raised {type(err).__name__}: "
-                                      f"{err}") from None
+                raise GraphvizBPError(_said(name, "vjp", err)) from None
             if arity == 1 and not isinstance(grads, (tuple, list)):
                 grads = (grads,)
             if not isinstance(grads, (tuple, list)) or len(grads) != arity:

@@ -114,6 +114,9 @@ class Graph:
             raise GraphvizBPError("Graph() takes an Expr or a MultiDiGraph with G.graph['loss']")
         self.nx = G
         self.loss_id = G.graph["loss"]
+        for _, value in G.nodes(data="value"):
+            if type(value) is np.ndarray:  # values are read, never written: set() replaces them
+                value.flags.writeable = False
         mark_gradient_flow(G)  # a graph made elsewhere may not carry the marks yet
         flowing = gradient_edges(G)
         order = list(G) if _is_topological(G) else list(nx.topological_sort(G))
@@ -194,6 +197,8 @@ class Graph:
             raise GraphvizBPError(f"{name!r} holds integer labels; got {value!r}")
         if array.shape != attrs["shape"]:
             raise ShapeError(f"{name!r} has shape {attrs['shape']}, got a value of shape {array.shape}")
+        if array.ndim:
+            array.flags.writeable = False
         attrs["value"] = array[()] if array.ndim == 0 else array
 
     # ------------------------------------------------------------ the passes
@@ -219,6 +224,8 @@ class Graph:
                     out = step.forward(*args)
                 except NumericalError as err:
                     raise NumericalError(f"node {step.node!r}: {err}") from None
+                if type(out) is np.ndarray:
+                    out.flags.writeable = False  # an op that writes into its input fails there
                 step.attrs["value"] = out if step.finish is None else step.finish(out)
         return self.output
 
@@ -241,6 +248,8 @@ class Graph:
                     total = out_edges[0]["grad"]
                     for edge in out_edges[1:]:
                         total = total + edge["grad"]
+                    if type(total) is np.ndarray:
+                        total.flags.writeable = False
                     attrs["grad"] = total
                 if not step.grad_slots:
                     continue
@@ -253,6 +262,8 @@ class Graph:
                         raise NumericalError(f"node {step.node!r} (backward): {err}") from None
                     if finish is not None:
                         contribution = finish(contribution)
+                    if type(contribution) is np.ndarray:
+                        contribution.flags.writeable = False  # the next VJP gets it as g
                     edge["grad"] = contribution
                     if sole is not None:
                         sole["grad"] = contribution

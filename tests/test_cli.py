@@ -66,8 +66,11 @@ def test_argparse_errors_exit_with_2(tmp_path):
 def test_figures_into_a_folder(tmp_path):
     result = run("figures", "--out", str(tmp_path / "figs"))
     assert result.returncode == 0, result.stderr
+    from graphviz_bp.figures import GALLERY
+
     assert sorted(p.name for p in (tmp_path / "figs").iterdir()) == sorted(
-        f"{n}{v}.{s}" for n in losses.BUILTINS for v in ("", "-formulas") for s in ("gv", "svg"))
+        [f"{n}{v}.{s}" for n in losses.BUILTINS for v in ("", "-formulas") for s in ("gv", "svg")]
+        + [f"{stem}.{s}" for stem in GALLERY for s in ("gv", "svg")])
 
 
 def test_every_command_has_complete_help():

@@ -104,6 +104,13 @@ def test_committed_dot_sources_match_the_code():
             assert_same_figure(committed.read_text(encoding="utf-8"), to_dot(build(), show=show),
                                f"figures/{committed.name} is stale: run `python -m graphviz_bp figures`")
             assert committed.with_suffix(".svg").exists()
+    from graphviz_bp.figures import gallery_sources
+
+    for stem, source in gallery_sources().items():
+        committed = ROOT / "figures" / f"{stem}.gv"
+        assert committed.exists(), f"{committed.name} is missing: run `python -m graphviz_bp figures`"
+        assert_same_figure(committed.read_text(encoding="utf-8"), source,
+                           f"figures/{committed.name} is stale: run `python -m graphviz_bp figures`")
 
 
 def test_the_golden_comparison_tolerates_rounding_and_nothing_else():
@@ -306,8 +313,11 @@ def test_bundled_engine_needs_no_dot_and_prints_nothing(tmp_path):
 
 def test_figures_writes_every_builtin(tmp_path):
     written = write_figures(tmp_path)
+    from graphviz_bp.figures import GALLERY
+
     assert sorted(p.name for p in written) == sorted(
-        f"{n}{v}.{s}" for n in losses.BUILTINS for v in ("", "-formulas") for s in ("gv", "svg"))
+        [f"{n}{v}.{s}" for n in losses.BUILTINS for v in ("", "-formulas") for s in ("gv", "svg")]
+        + [f"{stem}.{s}" for stem in GALLERY for s in ("gv", "svg")])
     for p in written:
         if p.suffix == ".svg":
             ET.parse(p)
