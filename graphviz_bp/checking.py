@@ -8,7 +8,7 @@
 
 Each op's VJP checked alone (:func:`~graphviz_bp.opcheck.check_ops`) says which rule is
 wrong, at a cost linear in the number of nodes; the composition along random directions
-(:func:`~graphviz_bp.opcheck.check_composition`) catches what no single op shows. The
+(:func:`~graphviz_bp.composition.check_composition`) catches what no single op shows. The
 familiar leaf-by-leaf report (:func:`~graphviz_bp.gradcheck.check_gradients`) is added
 when it is cheap: its cost is leaves × depth. Otherwise each leaf's gradient is judged by
 the ops between it and the loss (method ``"ops"``).
@@ -134,7 +134,9 @@ def check(g: Graph, wrt=None, *, per_leaf: bool | None = None, seed: int = 0,
                             failing_op=b.failing_op or writer.op) for n, b in below.items()}
     if per_leaf:
         trusted = composition is None or (composition.ok and composition.resolved)
-        gradients = [r if r.resolved or not trusted else _judged_by_ops(r, below[r.wrt])
+        checked_ops = {o.node for o in ops}
+        gradients = [r if r.resolved or not trusted else
+                     _judged_by_ops(r, below[r.wrt], len(nx.descendants(g.nx, r.wrt) & checked_ops))
                      for r in check_gradients(g, names, seed=seed)]
         return Checked(gradients, ops, composition, True)
     # A composition that fails, or that could not be checked, leaves the engine's sums
@@ -173,7 +175,7 @@ class _Below:
     worst: float = 0.0
     failing: str | None = None
     failing_op: str | None = None
-    checked: int = 0
+    checked: bool = False  # whether any op below was checked
     unsure: str | None = None
 
 
@@ -183,10 +185,10 @@ def _below(g: Graph, ops: list[OpCheck]) -> dict[str, _Below]:
     by_node = {o.node: o for o in ops}
     found: dict[str, _Below] = {}
     for n in reversed(list(nx.topological_sort(G))):
-        worst, failing, failing_op, checked, unsure = 0.0, None, None, 0, None
+        worst, failing, failing_op, checked, unsure = 0.0, None, None, False, None
         own = by_node.get(n)
         if own is not None:
-            checked = 1
+            checked = True
             if np.isfinite(own.max_rel_error):
                 worst = own.max_rel_error
             if not own.ok:
@@ -195,7 +197,7 @@ def _below(g: Graph, ops: list[OpCheck]) -> dict[str, _Below]:
                 unsure = n
         for v in G.successors(n):
             b = found[v]
-            worst, checked = max(worst, b.worst), checked + b.checked
+            worst, checked = max(worst, b.worst), checked or b.checked
             if failing is None and b.failing is not None:
                 failing, failing_op = b.failing, b.failing_op
             unsure = unsure or b.unsure
@@ -218,13 +220,13 @@ def _by_ops(g: Graph, name: str, below: _Below) -> GradientCheck:
                          FIRST_STEP, 0.0, note, reaches)
 
 
-def _judged_by_ops(result: GradientCheck, below: _Below) -> GradientCheck:
+def _judged_by_ops(result: GradientCheck, below: _Below, count: int) -> GradientCheck:
     """A leaf the whole loss's differences cannot resolve passes when all its ops do, each
     resolved alone."""
     if below.failing is not None or below.unsure is not None or not below.checked:
         return result
     return replace(result, ok=True,
-                   note=f"{result.note}; the {below.checked} op(s) on its way to the loss, "
+                   note=f"{result.note}; the {count} op(s) on its way to the loss, "
                         "each checked alone, pass")
 
 

@@ -14,9 +14,10 @@ from contextlib import suppress
 from pathlib import Path
 
 from . import limits, losses
-from .dot import HIGHLIGHTS, INLINE_ENTRIES, to_dot
+from .dot import HIGHLIGHTS, INLINE_ENTRIES, INLINE_VECTOR, to_dot
 from .heatmap import VALUE_MODES
-from .drawing import (DEFAULT_DPI, ENGINES, FORMATS, PAGE_SIZES, SUFFIXES, check_writable, draw,
+from . import tikz  # noqa: F401  -o fig.tex
+from .drawing import (DEFAULT_DPI, ENGINES, FORMATS, PAGE_SIZES, SUFFIXES, WRITERS, check_writable, draw,
                       format_of, parse_size, scaled_note, write_atomically)
 from .claims import MAX_TRIALS
 from .errors import GraphvizBPError, SizeLimitError
@@ -185,10 +186,8 @@ def cmd_render(args) -> int:
         from .report import inspect_data, to_json
 
         data = to_json(inspect_data(g, source.name)).encode()
-    elif fmt == "tex":
-        from .tikz import to_tikz
-
-        data = to_tikz(g, compact=args.compact).encode()
+    elif fmt in WRITERS:
+        data = WRITERS[fmt](g, compact=args.compact).encode()
     else:
         data = draw(to_dot(g, show=args.show, compact=args.compact, values=args.values,
                            highlight=args.highlight), fmt, args.engine, dpi=args.dpi, size=args.size)
@@ -250,8 +249,10 @@ def cmd_check(args) -> int:
     data = check_data(source.name, checked, verdicts, g)
     _emit((to_json(data) if args.json else check_text(data)) + "\n")
     if args.render:
+        from .drawing import render
+
         mark(g, checked)
-        write_atomically(args.render, draw(to_dot(g, compact=args.compact), figure_format))
+        render(g, args.render, compact=args.compact, format=figure_format)
         _say(args.render)
     return 0 if data["ok"] else 1
 
@@ -340,7 +341,8 @@ def parser() -> argparse.ArgumentParser:
                    help="bundled: the Graphviz inside pygraphviz (default); system: `dot` on PATH")
     p.add_argument("--values", choices=VALUE_MODES, default="auto",
                    help="how arrays are written: auto (numbers when at most "
-                        f"{INLINE_ENTRIES} entries, else a heatmap; the default), numbers (else "
+                        f"{INLINE_ENTRIES} entries, {INLINE_VECTOR} for a vector, else a heatmap; "
+                        "the default), numbers (else "
                         "shape and range), heatmap (every array), summary (shape and range)")
     p.add_argument("--highlight", choices=HIGHLIGHTS, default="all",
                    help="which nodes reached along several paths are highlighted, their paths "

@@ -55,8 +55,9 @@ def custom_op(name: str, forward, vjp, *, symbol: str | None = None, domain=None
 
     ``symbol`` is what the figure draws (default ``name``); ``domain`` says which inputs
     the op is defined on, one word for all arguments or one per argument (``real``,
-    ``positive``, ``nonzero``, ``spd``, ``labels`` for integer class labels, which get no
-    gradient; default ``real``); ``kinks(*args)``, for an op that is not smooth, gives
+    ``positive``, ``nonzero``, ``spd``, ``labels`` for integer class labels and ``mask``
+    for 0/1 masks, which get no gradient; default ``real``); ``kinks(*args)``, for an op
+    that is not smooth, gives
     which side of its kink each entry lies on, so that finite differences do not step
     across one; ``shape(*arg_shapes)`` gives the output's shape (default: found by
     calling ``forward`` on arrays of ones).
@@ -92,12 +93,14 @@ def custom_op(name: str, forward, vjp, *, symbol: str | None = None, domain=None
     gradient_of = _gradients(name, vjp, len(arguments))
     rule_ops, rules, vjps = [], [], []
     for i, (argument, slot_domain) in enumerate(zip(arguments, domains)):
-        if slot_domain == "labels":
+        if slot_domain in ("labels", "mask"):
             rules.append(None)
             vjps.append(None)
             continue
         rule_name = f"{name}_vjp" if len(arguments) == 1 else f"{name}_vjp_{argument}"
         if rule_name in OPS:
+            for made in rule_ops:  # what this call made so far goes again
+                undefop(made)
             raise GraphvizBPError(f"custom op {name!r}: its rule op {rule_name!r} is taken")
         defop(rule_name, symbol=rule_name, forward=gradient_of(i), vjp=(None,) * (len(arguments) + 2),
               rule=(None,) * (len(arguments) + 2), shape=_slot_shape(i),
@@ -187,7 +190,7 @@ def _checked_kinks(name: str, kinks):
 
 
 def _real(name: str, what: str, value):
-    """``value`` as a float array (a number for a scalar), or the reason it is not one."""
+    """``value`` as a float array, or the reason it is not one."""
     if np.iscomplexobj(value):
         raise GraphvizBPError(f"custom op {name!r}: {what} gave complex numbers")
     try:

@@ -256,7 +256,7 @@ def to_dot(g, show: str = "all", compact: bool | None = None, values: str = "aut
     box marked ×N past :data:`~graphviz_bp.folding.FOLD_NODES` nodes or when ``compact``
     is true; ``compact=False`` draws all. ``values`` says how arrays are written (see
     :data:`~graphviz_bp.heatmap.VALUE_MODES`): ``auto`` as numbers when they are few (at
-    most :data:`INLINE_ENTRIES`), else as a heatmap. ``highlight`` is ``all`` (every node
+    most :data:`INLINE_ENTRIES`, or :data:`INLINE_VECTOR` for a vector), else as a heatmap. ``highlight`` is ``all`` (every node
     reached along several paths is orange, its paths numbered and coloured) or ``params``
     (only parameters are).
     """

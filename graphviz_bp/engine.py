@@ -269,7 +269,8 @@ class Graph:
                         sole["grad"] = contribution
 
     def kinks(self, changed: str | None = None) -> list:
-        """Which side of its kink each input entry of every relu/abs node lies on.
+        """Which side of its kink each input entry of every op with kinks lies on (relu,
+        abs, max, step, a comparison, a custom op's ``kinks``).
 
         Two evaluations with different patterns lie on different smooth pieces of the loss.
         """

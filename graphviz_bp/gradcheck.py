@@ -38,10 +38,10 @@ class GradientCheck:
     max_rel_error: float
     ok: bool
     step: float  # the shortest finite-difference step used for this leaf
-    noise: float = 0.0  # the finite differences' own error (absolute): differences below it pass
+    noise: float = 0.0  # the finite differences' own error (absolute); see judge()
     note: str | None = None  # why the check could not be made, or what else it found
     reaches: bool = True  # False when no gradient reaches the leaf: backprop's gradient is 0
-    resolved: bool = True  # False when the loss's rounding swamps this gradient (see note)
+    resolved: bool = True  # False when it could not be checked (rounding, kinks, domain: see note)
 
 
 class LeftDomain(Exception):
@@ -192,8 +192,8 @@ def check_gradients(g: Graph, wrt=None, *, tol: float = 1e-6, tol_sampled: float
     even in a loss of 10⁴; ε is cut tenfold while a step crosses a kink, or leaves the
     domain of an op (then, if even 1e-8 leaves it, the leaf fails with a note naming
     where). The first step is 1e-3 of the leaf's size (its root mean square), and of an
-    entry's own size where that is smaller. A comparison that fails is made again at steps
-    10×, 100× and 1000× shorter: a right
+    entry's own size where that is smaller. A comparison that fails is made again at
+    shorter steps while it converges (:func:`confirmed`): a right
     gradient's quotient converges (a weight of 0.01 is not well served by a step of
     1e-3), a wrong one does not.
 
@@ -266,7 +266,7 @@ def check_gradients(g: Graph, wrt=None, *, tol: float = 1e-6, tol_sampled: float
                                          first, rounding, limit, max(normwise, 1e-8 * scale),
                                          scale))
         except LeftDomain as outside:
-            note = (f"every step down to {SHORTEST_STEP:g} leaves the domain of the loss "
+            note = ("every step tried leaves the domain of the loss "
                     f"({outside}): finite differences cannot check ∇{name} here")
         finally:
             probe.restore()
@@ -281,10 +281,9 @@ def check_gradients(g: Graph, wrt=None, *, tol: float = 1e-6, tol_sampled: float
                 note += "; check the loss without its large constant terms"
         elif note is None and not tally.failed and tally.on_kink:
             note = tally.kink_note(f"∇{name}")
-        if not reaches and ok:
-            note = _unreached_note(g, name, True)
-        elif not reaches and tally.failed:
-            note = _unreached_note(g, name, False)
+        if not reaches and (ok or tally.failed):
+            said = _unreached_note(g, name, ok)
+            note = said if note is None else f"{said}; {note}"
         results.append(GradientCheck(name, grad.shape, method, tally.worst, ok,
                                      min(tally.steps, default=first), noise, note, reaches, resolved))
     return results
@@ -340,15 +339,17 @@ RETRIES = 5
 
 def confirmed(measure, first: float, rounding: float, tol: float, floor: float, scale: float):
     """Judge ``measure(h) -> (exact, numeric, step used)`` at step ``first`` (by
-    :func:`judge`), and where it fails, again at steps 10×, 100×, … shorter while the
-    error shrinks: a right gradient's quotient converges as the step shrinks (a weight of
-    0.01, a matrix of condition 10⁵), a wrong one stays as wrong.
+    :func:`judge`), and where it fails, again at steps 10×, 100×, … shorter (at most
+    :data:`RETRIES` times) while the error shrinks: a right gradient's quotient converges
+    as the step shrinks (a weight of 0.01, a matrix of condition 10⁵), a wrong one stays
+    as wrong, and a steady error ends the retries as a failure.
 
     A shorter step passes only on its error (at most ``tol``), never by its larger noise.
-    Where the error grows 3× or more as the step shrinks, rounding rules the quotient
-    (beyond what the noise estimate knows: an ill-conditioned matrix amplifies it), and
-    the comparison is ``"unresolved"``. Returns (verdict, error, step used); the verdict
-    is ``"kink"`` when every step down to the shortest crosses a kink.
+    The comparison is ``"unresolved"`` rather than failed where rounding rules it: when
+    the error grows 3× or more at the first retry (beyond what the noise estimate knows:
+    an ill-conditioned matrix amplifies it), or when it converged towards backprop and
+    then stopped short of the tolerance, below 1e-2. Returns (verdict, error, step used);
+    the verdict is ``"kink"`` when every step down to the shortest crosses a kink.
     """
     outcome = previous = best = None
     for k in range(RETRIES + 1):
@@ -366,7 +367,7 @@ def confirmed(measure, first: float, rounding: float, tol: float, floor: float, 
             outcome = (verdict, error, used)
         if best is None or error < best:
             best = error
-        if previous is not None and error >= 3 * previous and k == 1 and previous < 0.3:
+        if k == 1 and error >= 3 * previous and previous < 0.3:
             # growing from the first retry on: rounding rules the quotient (an
             # ill-conditioned matrix amplifies it beyond the noise estimate)
             return ("unresolved", outcome[1], outcome[2]) if outcome[0] == "fail" else outcome
@@ -407,7 +408,7 @@ class Tally:
     def kink_note(self, what: str) -> str:
         if not self.judged:
             return (f"{what} sits on a kink at the recorded point (every step down to "
-                    f"{SHORTEST_STEP:g} crosses it): finite differences cannot check it here")
+                    "1e-5 of the first crosses it): finite differences cannot check it here")
         return (f"{self.on_kink} of {self.on_kink + self.judged} comparisons of {what} sit on a "
                 "kink at the recorded point (there the gradient is a choice among one-sided "
                 "slopes): the others pass")

@@ -22,7 +22,7 @@ VALUE_MODES = ("auto", "numbers", "heatmap", "summary")
 #: ColorBrewer RdBu, 11 classes, from most negative to most positive.
 _RDBU = ("#053061", "#2166ac", "#4393c3", "#92c5de", "#d1e5f0", "#f7f7f7",
          "#fddbc7", "#f4a582", "#d6604d", "#b2182b", "#67001f")
-#: NaN and ±Infinity: the red of figures' non-finite marks, never a colour of the scale.
+#: NaN and ±Infinity: a yellow that is never a colour of the scale.
 NAN_COLOR = "#ffd400"
 #: Steps on each side of zero.
 _STEPS = 10

@@ -26,7 +26,7 @@ import numpy as np
 
 from .engine import Graph
 from .errors import NumericalError
-from .gradcheck import (FIRST_STEP, SHORTEST_STEP, LeftDomain, Tally, confirmed,
+from .gradcheck import (FIRST_STEP, LeftDomain, Tally, confirmed,
                         difference_quotient, kink_pattern, spread)
 from .graph import arguments
 from .ops import OPS
@@ -50,10 +50,10 @@ class EdgeCheck:
     slot: int
     ok: bool
     max_rel_error: float  # NaN when nothing could be measured (see note)
-    noise: float  # the quotients' own rounding error (absolute): differences below it pass
+    noise: float  # the quotients' own rounding error (absolute); see gradcheck.judge
     note: str | None = None
     gradient: bool = True  # False for a slot without a VJP, checked not to change the output
-    resolved: bool = True  # False when every direction tried crosses a kink (see note)
+    resolved: bool = True  # False when it could not be checked alone (the note says why)
     in_place: bool = False  # the op writes into arrays the passes share: any gradient may be off
 
 
@@ -103,18 +103,21 @@ def check_ops(g: Graph, *, directions: int = 2, tol: float = LOCAL_TOL, seed: in
 
     For every slot a gradient flows back through, the reverse pass's VJP (summed back
     where the argument was broadcast) is applied to a random upstream gradient u and
-    compared with φ′(0) along ``directions`` random directions v, scaled to the
-    argument's size (symmetric for ``spd`` slots). φ′(0) is the Richardson-extrapolated
-    central difference of :func:`~graphviz_bp.gradcheck.difference_quotient`: the step
-    is cut while it crosses a kink of the op or leaves its domain.
+    compared with φ′(0) along ``directions`` random directions v shaped to the argument
+    (:class:`_Directions`). φ′(0) is the Richardson-extrapolated central difference of
+    :func:`~graphviz_bp.gradcheck.difference_quotient`: the step is cut while it crosses
+    a kink of the op or leaves its domain, and :func:`~graphviz_bp.gradcheck.confirmed`
+    retries a failure at shorter steps.
 
-    The relative error of one direction is |a − b| / max(|a|, |b|, 10⁻² ‖VJP‖ s), where
-    s is the spread of v's entries (10⁻² of the typical size of ⟨VJP, v⟩, so that a
-    direction nearly orthogonal to the VJP cannot make a right rule fail); it passes at
-    most ``tol`` or within the quotient's own rounding error, 16 ε_mach Σ|u| m / h, with
-    m the largest magnitude among the op's inputs and output. A slot without a VJP whose
-    argument is real and computed from a leaf passes when φ′(0) is 0 within that
-    rounding error. The graph is left as it was found.
+    Each direction is judged by :func:`~graphviz_bp.gradcheck.judge`, its floor 10⁻² of
+    the typical size of ⟨VJP, v⟩ (so that a direction nearly orthogonal to the VJP cannot
+    make a right rule fail) and its rounding 16 ε_mach Σ|u| m, with m the largest finite
+    magnitude among the op's inputs and output. A slot without a VJP whose argument is
+    real and computed from a leaf passes when φ′(0) is 0 within that rounding. An edge
+    that cannot be checked alone (swamped by rounding, on a kink, off the domain, an
+    infinite VJP, right along symmetric moves only) is ``resolved`` false, with a note:
+    it neither passes nor fails, and the whole loss decides. The graph is left as it was
+    found.
     """
     rng = np.random.default_rng(seed)
     G = g.nx
@@ -268,24 +271,23 @@ class _Local:
                              f"the forward of {name} writes into its argument {k}: the values "
                              "recorded in the graph are no longer its inputs (copy before "
                              "writing into an array)", vjp is not None, True, True)
-        except LeftDomain as outside:
-            return EdgeCheck(source, k, False, float("nan"), 0.0,
-                             f"every step down to {SHORTEST_STEP:g} leaves the domain of {name} "
-                             f"({outside}): finite differences cannot check it here",
-                             vjp is not None, False)
+        except LeftDomain as outside:  # not a wrong rule: not checked alone
+            return EdgeCheck(source, k, True, float("nan"), 0.0,
+                             f"every step tried leaves the domain of {name} ({outside}): "
+                             "finite differences cannot check it alone here", vjp is not None, False)
         noise = self.rounding / min(tally.steps, default=step)
         note = None
         if tally.failed and vjp is None:
             note = (f"{name} has no gradient for argument {k}, yet its output changes with it: "
                     "the loss depends on it through an op that passes no gradient back")
-        elif not tally.failed and tally.unresolved:
-            note = (f"rounding in the output of {name} (its inputs reach {self.largest:.3g}) makes "
-                    f"its finite differences uncertain by {noise:.2g}, as much as the "
-                    "differences they should show: not checked alone here")
         elif not tally.failed and one_triangle:
             note = (f"{name} is right along symmetric moves of its argument {k} but not along "
                     "general ones: its gradient is transposed, or its forward reads one "
                     "triangle only; not checked alone here")
+        elif not tally.failed and tally.unresolved:
+            note = (f"rounding in the output of {name} (its inputs reach {self.largest:.3g}) makes "
+                    f"its finite differences uncertain by {noise:.2g}, as much as the "
+                    "differences they should show: not checked alone here")
         elif not tally.failed and tally.on_kink and not tally.judged:
             note = (f"{name} sits on a kink at its recorded inputs (every direction tried crosses "
                     "it): not checked alone here")

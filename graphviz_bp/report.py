@@ -197,7 +197,7 @@ def check_data(source: str, checked, claims, g: Graph | None = None) -> dict:
     return document
 
 
-def _ops_text(data: dict, G=None) -> list[str]:
+def _ops_text(data: dict) -> list[str]:
     """The lines on the ops checked alone, and on the composition."""
     ops = data.get("ops") or []
     lines = []
@@ -223,13 +223,13 @@ def _ops_text(data: dict, G=None) -> list[str]:
                 more = f" and {len(failing) - 6} more" if len(failing) > 6 else ""
                 lines.append(f"      also failing: {', '.join(others)}{more}")
         if unresolved:
-            lines.append(f"      {unresolved} edge(s) sit on a kink at their inputs and were not "
-                         "checked alone")
+            lines.append(f"      {unresolved} edge(s) could not be checked alone (see --json); "
+                         "the whole loss decides for them")
     c = data.get("composition")
     if c is not None:
         error = "—" if c["max_rel_error"] is None else f"{c['max_rel_error']:.1e}"
         verdict = "ok" if c["ok"] else "FAILED"
-        if not c["resolved"]:
+        if c["ok"] and not c["resolved"]:
             verdict = "not resolved"
         lines.append(f"  composition: every leaf moved at once along {c['directions']} random "
                      f"direction(s): max rel error {error}  {verdict}")

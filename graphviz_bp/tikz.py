@@ -141,9 +141,11 @@ def _edge_ends(edge_id: str, key, nodes) -> tuple[str, str] | None:
     if key is not None:
         u, v, _ = key
         return _key(f"node-{u}"), _key(f"node-{v}")
-    parts = edge_id.removeprefix("edge-").removesuffix("-fold").split("-")
-    if len(parts) == 2 and all(f"node-{p}" in nodes for p in parts):
-        return _key(f"node-{parts[0]}"), _key(f"node-{parts[1]}")
+    inner = edge_id.removeprefix("edge-").removesuffix("-fold")
+    for known in nodes:  # a fold box's id holds hyphens: match the known ends
+        first = known.removeprefix("node-")
+        if inner.startswith(first + "-") and f"node-{inner[len(first) + 1:]}" in nodes:
+            return _key(known), _key(f"node-{inner[len(first) + 1:]}")
     return None
 
 

@@ -334,3 +334,31 @@ def test_consts_and_ops_are_refused_and_labels_stay_integers():
 def test_bad_calls_get_one_line_errors(call, message):
     with pytest.raises(bp.GraphvizBPError, match=message):
         call()
+
+
+def test_a_forward_that_reads_one_triangle_is_said_so():
+    # right along symmetric moves, not along general ones: not checked alone, and why
+    lower = bp.custom_op("lower_sum", lambda K: np.sum(np.tril(K)),
+                         lambda g, out, K: g * (np.tril(np.ones_like(K)) + np.triu(np.ones_like(K))) / 2,
+                         domain="spd")
+    A = np.random.default_rng(0).normal(size=(3, 3))
+    g = bp.Graph(lower(bp.param("K", A @ A.T + 3 * np.eye(3))))
+    (edge,) = [c for c in check_ops(g) if c.op == "lower_sum"][0].edges
+    assert edge.ok and not edge.resolved and "reads one" in edge.note
+
+
+def test_check_render_writes_tikz_too(tmp_path):
+    from graphviz_bp.cli import main
+
+    out = tmp_path / "checked.tex"
+    assert main(["check", "autoencoder", "--render", str(out)]) == 0
+    assert r"\begin{tikzpicture}" in out.read_text()
+
+
+def test_tikz_draws_the_edges_of_a_folded_box():
+    from graphviz_bp.tikz import to_tikz
+
+    tex = to_tikz(losses.fc_net(hidden_dims=[4] * 30))
+    box = next(line for line in tex.splitlines() if "layers folded" in line)
+    name = box.split("(")[1].split(")")[0]
+    assert sum(f"({name})" in line for line in tex.splitlines() if line.startswith(r"\draw")) >= 2
