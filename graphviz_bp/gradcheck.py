@@ -14,7 +14,7 @@ from .errors import GraphvizBPError, NumericalError
 from .ops import OPS
 
 __all__ = ["GradientCheck", "check_gradients", "relative_error", "difference_quotient",
-           "kink_pattern", "spread", "LeftDomain", "OnKink", "judge", "confirmed", "Tally",
+           "kink_pattern", "spread", "largest", "norm", "LeftDomain", "OnKink", "judge", "confirmed", "Tally",
            "FIRST_STEP", "SHORTEST_STEP"]
 
 
@@ -57,7 +57,7 @@ class OnKink(Exception):
 
 
 def difference_quotient(at: Callable[[float], tuple[float, bytes]],
-                        first: float = FIRST_STEP, on_kink: str = "use") -> tuple[float, float]:
+                        first: float = FIRST_STEP) -> tuple[float, float]:
     """φ′(0) of a scalar function φ, and the step h used.
 
     ``at(t)`` gives φ(t) and which side of every kink the point lies on (bytes: equal
@@ -67,10 +67,8 @@ def difference_quotient(at: Callable[[float], tuple[float, bytes]],
     the four points lie on different sides of a kink (there the quotient says nothing
     about the derivative) or while one of them leaves the domain, down to ``first`` ×
     :data:`SHORTEST_STEP` / :data:`FIRST_STEP`. Raises :class:`LeftDomain` when even that
-    step leaves it. When even that step
-    crosses a kink, the quotient is returned (``on_kink="use"``: the kink is then nearer
-    than 1e-8, and its jump in slope costs little) or :class:`OnKink` is raised
-    (``"raise"``: the point lies on the kink itself, as at a tie of a max).
+    step leaves it, and :class:`OnKink` when even that step crosses a kink: the point
+    lies on the kink itself, as at a tie of a max.
     """
     h, left_domain = first, False
     shortest = first * (SHORTEST_STEP / FIRST_STEP)  # as far below the first as 1e-8 is below 1e-3
@@ -95,7 +93,7 @@ def difference_quotient(at: Callable[[float], tuple[float, bytes]],
             h, left_domain = h / 100, False
             continue
         crossed = len({kinks for _, kinks in points}) > 1
-        if crossed and not shorter and on_kink == "raise":
+        if crossed and not shorter:
             raise OnKink
         if not crossed or not shorter:
             (ahead, _), (behind, _), (far_ahead, _), (far_behind, _) = points
@@ -109,14 +107,26 @@ def spread(value) -> float:
     """How far an array's entries typically are from 0 (their root mean square; 1 for
     zeros): steps and directions are scaled by it, so that a step of 1e-3 is relative to
     the array's own size (a weight of 0.01, an input of 1e4)."""
-    value = np.asarray(value, dtype=float)
-    finite = value[np.isfinite(value)]
-    if not finite.size:
-        return 1.0
-    largest = float(np.max(np.abs(finite)))
-    with np.errstate(all="ignore"):  # scaled first: 1e200 squared overflows
-        rms = largest * float(np.sqrt(np.mean(np.square(finite / largest)))) if largest else 0.0
+    finite = np.asarray(value, dtype=float)
+    finite = finite[np.isfinite(finite)]
+    rms = norm(finite) / np.sqrt(finite.size) if finite.size else 0.0
     return rms if np.isfinite(rms) and rms > 0 else 1.0
+
+
+def largest(value) -> float:
+    """The largest finite magnitude among an array's entries (0 when there is none)."""
+    value = np.asarray(value, dtype=float)
+    return float(np.max(np.abs(value[np.isfinite(value)]), initial=0.0))
+
+
+def norm(value) -> float:
+    """‖x‖₂ without overflow (entries of 1e160): inf when an entry is."""
+    value = np.asarray(value, dtype=float)
+    top = float(np.max(np.abs(value), initial=0.0))
+    if not np.isfinite(top) or not top:
+        return top
+    with np.errstate(all="ignore"):
+        return top * float(np.sqrt(np.sum(np.square(value / top))))
 
 
 def kink_pattern(patterns) -> bytes:
@@ -157,7 +167,7 @@ class _Probe:
             self.work += self.theta
             return self._loss()
         try:
-            return difference_quotient(at, first, "raise")
+            return difference_quotient(at, first)
         finally:
             np.copyto(self.work, self.theta)
 
@@ -167,7 +177,7 @@ class _Probe:
             self.work[index] = self.theta[index] + t
             return self._loss()
         try:
-            return difference_quotient(at, first, "raise")
+            return difference_quotient(at, first)
         finally:
             self.work[index] = self.theta[index]
 
@@ -248,7 +258,7 @@ def check_gradients(g: Graph, wrt=None, *, tol: float = 1e-6, tol_sampled: float
                     tally.add(*outcome)
             else:
                 method = "directions+samples"
-                typical = float(np.linalg.norm(grad)) / np.sqrt(grad.size)  # of ⟨∇, v⟩, ‖v‖ = 1
+                typical = norm(grad) / np.sqrt(grad.size)  # of ⟨∇, v⟩, ‖v‖ = 1
                 for _ in range(directions):
                     v = rng.normal(size=grad.shape)
                     v /= np.linalg.norm(v)
