@@ -317,7 +317,9 @@ def _node_attributes(G, n, attrs, loss, view: "_View") -> dict:
     classes = ["leaf", kind] if kind != "op" else ["op", attrs["op"]]
     rows = []
     if kind == "op":
-        rows.append(f'<FONT POINT-SIZE="15">{html_text(OPS[attrs["op"]].display(attrs["params"]))}</FONT>')
+        scaled = any(G.nodes[u]["shape"] == () for u in G.predecessors(n))
+        symbol = OPS[attrs["op"]].display(attrs["params"], scaled)
+        rows.append(f'<FONT POINT-SIZE="15">{html_text(symbol)}</FONT>')
         if attrs["label"]:
             rows.append(f'<B>{html_text(shorten(attrs["label"]))}</B>')
     elif kind == "const" and not attrs["shape"] and attrs["named"]:

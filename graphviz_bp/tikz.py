@@ -63,10 +63,11 @@ def _colour(name: str) -> str:
     return {"white": "FFFFFF", "black": "000000"}.get(name, name.lstrip("#").upper())
 
 
-def _node_label(attrs, n) -> str:
+def _node_label(G, attrs, n) -> str:
     name = _math(shorten(attrs["label"] or n))
     if attrs["kind"] == "op":
-        symbol = _math(OPS[attrs["op"]].display(attrs["params"]))
+        scaled = any(G.nodes[u]["shape"] == () for u in G.predecessors(n))
+        symbol = _math(OPS[attrs["op"]].display(attrs["params"], scaled))
         return f"${symbol}$" + (rf"\\ $\mathbf{{{name}}}$" if attrs["label"] else "")
     return f"${name}$"
 
@@ -111,7 +112,7 @@ def to_tikz(g, compact: bool | None = None) -> str:
         if n == G.graph["loss"]:
             style.append("loss")
         lines.append(rf"\node[{', '.join(style)}] ({_key(node_id)}) at ({x:.1f}, {y:.1f}) "
-                     f"{{{_node_label(attrs, n)}}};")
+                     f"{{{_node_label(G, attrs, n)}}};")
     for edge_id, points, _ in edges:
         key = edge_ids.get(edge_id)
         number = G.edges[key]["path"] if key else None

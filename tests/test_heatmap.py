@@ -103,3 +103,12 @@ def test_paths_differ_in_colour_and_in_line_style_for_greyscale_print():
     second = next(line for line in source.splitlines() if "② ∇" in line)
     assert STYLE["path_colors"][0] in first and STYLE["path_colors"][1] in second
     assert "style=dashed" in second and "style=dashed" not in first
+
+
+def test_a_scalar_product_is_drawn_as_a_textbook_does():
+    x = bp.param("x", np.array([1.0, 2.0]))
+    y = bp.param("y", np.array([3.0, 4.0]))
+    source = to_dot(bp.Graph(bp.sum(0.5 * (x * y))))
+    symbols = [line.split('POINT-SIZE="15">')[1].split("<")[0] for line in source.splitlines()
+               if 'POINT-SIZE="15">' in line and 'class="op mul' in line]
+    assert sorted(symbols) == ["·", "⊙"]  # 0.5 · (…), x ⊙ y

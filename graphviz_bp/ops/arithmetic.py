@@ -40,7 +40,7 @@ defop("sub", symbol="−", forward=operator.sub, shape=broadcast_shape,
       operator="-", precedence=1, elementwise=True,
       notation=Notation("{0} − {1}", "{0} - {1}", level=1, wrap=(1, 2)))
 
-defop("mul", symbol="⊙", forward=operator.mul, shape=broadcast_shape,
+defop("mul", symbol="⊙", scaled_symbol="·", forward=operator.mul, shape=broadcast_shape,
       vjp=(lambda g, out, a, b: g * b, lambda g, out, a, b: g * a), rule=("g * b", "g * a"),
       domain=("real", "real"), doc="a ⊙ b, elementwise (numpy broadcasting)",
       operator="*", precedence=2, elementwise=True,

@@ -56,6 +56,7 @@ class Op:
     precedence: int = 5
     elementwise: bool = False
     spelling: Callable | None = None
+    scaled_symbol: str | None = None
 
     def rules(self, *arg_shapes: Shape, **params) -> tuple[str | None, ...]:
         """The symbolic backward rule of each slot, for arguments of these shapes."""
@@ -78,10 +79,12 @@ class Op:
         ``transpose(x, axes)`` beside ``x.T``; not ``add``, which ``+`` spells."""
         return self.spelling is None and (self.operator is None or self.operator.startswith("."))
 
-    def display(self, params: dict | None = None) -> str:
-        """The drawn symbol with this node's parameters filled in (``(·)^{p}`` → ``(·)^3``)."""
+    def display(self, params: dict | None = None, scaled: bool = False) -> str:
+        """The drawn symbol with this node's parameters filled in (``(·)^{p}`` → ``(·)^3``);
+        ``scaled`` when an argument is a number: a scalar product is drawn ·, not ⊙."""
         values = {**self.params, **(params or {})}
-        return self.symbol.format(**{k: _short(v) for k, v in values.items()})
+        symbol = self.scaled_symbol if scaled and self.scaled_symbol else self.symbol
+        return symbol.format(**{k: _short(v) for k, v in values.items()})
 
 
 OPS: dict[str, Op] = {}
@@ -97,7 +100,7 @@ UNARY_SYNTAX = {"-": (ast.USub, "__neg__"), ".T": (None, "T")}
 
 def defop(name, *, symbol, forward, vjp, rule, shape, domain, doc, params=None, kinks=None,
           reuses=None, notation=None, operator=None, precedence=5, elementwise=False,
-          spelling=None) -> Op:
+          spelling=None, scaled_symbol=None) -> Op:
     """Add one op to the table. Its fields:
 
     ``forward(*args, **params)``
@@ -123,8 +126,9 @@ def defop(name, *, symbol, forward, vjp, rule, shape, domain, doc, params=None, 
         (kept away from a kink such as ``abs`` at 0), ``spd`` (symmetric positive
         definite), ``labels`` (integer class indices), ``mask`` (0 or 1, as a
         comparison gives). Tests draw their inputs from it;
-    ``symbol``
-        how the op's node is drawn in a figure (``{p}``-style fields from the params);
+    ``symbol``, ``scaled_symbol``
+        how the op's node is drawn in a figure (``{p}``-style fields from the params), and
+        how when one argument is a number, as a textbook draws α W (``·`` for ``⊙``);
     ``notation``
         how a formula writes the op for people (:class:`Notation`); default ``name(…)``;
     ``operator``, ``precedence``
@@ -169,7 +173,7 @@ def defop(name, *, symbol, forward, vjp, rule, shape, domain, doc, params=None, 
         raise ValueError(f"op {name!r}: operator {operator!r} already spells {taken!r}")
     op = Op(name, symbol, forward, tuple(vjp), shape, tuple(domain), doc, dict(params or {}),
             kinks, rule if callable(rule) else tuple(rule), reuses, notation, operator,
-            precedence, elementwise, spelling)
+            precedence, elementwise, spelling, scaled_symbol)
     OPS[name] = op
     return op
 
