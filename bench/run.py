@@ -141,11 +141,24 @@ def memory(quick: bool) -> None:
           "(tracemalloc; the inputs themselves are not counted)", ["", "peak", "ratio"], rows)
 
 
+def unfoldable_terms(n: int):
+    """Σᵢ ‖tanh(wᵢ)‖² with wᵢ of 1 to 97 entries: no run of alike levels to fold."""
+    from graphviz_bp import Graph, param, sumsq, tanh
+
+    rng = np.random.default_rng(0)
+    total = None
+    for i in range(n):
+        term = sumsq(tanh(param(f"w_{i:04d}_", rng.normal(size=i % 97 + 1))))
+        total = term if total is None else total + term
+    return Graph(total)
+
+
 def figures(quick: bool) -> None:
     rows = []
     cases = [(n, f, {}) for n, f in losses.BUILTINS.items()]
     cases += [(f"fc-net, {k} hidden layers", losses.fc_net, {"hidden_dims": [4] * k})
               for k in (10, 50, 200)]
+    cases += [("3,000 terms, nothing alike to fold", unfoldable_terms, {"n": 3000})]
     for label, build, size in cases:
         g = build(**size)
         repeat = 1 if g.nx.number_of_nodes() > 300 else (3 if quick else 5)

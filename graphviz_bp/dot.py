@@ -33,6 +33,7 @@ from .errors import RenderError, check_choice
 from .folding import folded_nodes, is_compact
 from .graph import path_mark
 from .heatmap import VALUE_MODES, heatmap
+from .layered import LAYERED_NODES, layered_positions
 from .ops import OPS
 from .quoting import (array_text, html_text, number, plain_lines, shape_text, shorten,
                       visible)
@@ -271,6 +272,10 @@ def to_dot(g, show: str = "all", compact: bool | None = None, values: str = "aut
     check_choice("highlight", highlight, HIGHLIGHTS, RenderError)
     view = _View(show_values, show_grads, formulas, compact, values, highlight)
     graph_attr = {**STYLE["graph"], **(COMPACT_LAYOUT if compact else {})}
+    positions = None
+    if not folded and G.number_of_nodes() > LAYERED_NODES:  # dot would take minutes
+        positions = layered_positions(G, {n: _estimated_width(G, n) for n in G})
+        graph_attr.update(layout="nop2", splines="line")
     dot = graphviz.Digraph(name="backprop", graph_attr=graph_attr,
                            node_attr=STYLE["node"], edge_attr=STYLE["edge"])
     loss = G.graph["loss"]
@@ -296,7 +301,10 @@ def to_dot(g, show: str = "all", compact: bool | None = None, values: str = "aut
 
     for n, attrs in G.nodes(data=True):
         if n not in folded:
-            dot.node(n, **_node_attributes(G, n, attrs, loss, view))
+            node_attrs = _node_attributes(G, n, attrs, loss, view)
+            if positions is not None:
+                node_attrs["pos"] = "{:.1f},{:.1f}!".format(*positions[n])
+            dot.node(n, **node_attrs)
 
     drawn_fold_edges = set()
     for u, v, k, attrs in G.edges(keys=True, data=True):
@@ -308,6 +316,18 @@ def to_dot(g, show: str = "all", compact: bool | None = None, values: str = "aut
             continue
         dot.edge(u, v, **_edge_attributes(G, u, v, k, attrs, view))
     return dot.source
+
+
+def _estimated_width(G, n) -> float:
+    """About how wide, in points, a node of a compact figure is drawn (for the layered
+    layout, which places nodes before Graphviz measures them)."""
+    attrs = G.nodes[n]
+    texts = [shorten(attrs["label"] or n)]
+    if attrs["kind"] == "op":
+        texts.append(OPS[attrs["op"]].display(attrs["params"]))
+    else:
+        texts.append(shape_text(attrs["shape"]))
+    return 8.0 * max(len(t) for t in texts) + (36 if attrs["kind"] == "op" else 20)
 
 
 def _node_attributes(G, n, attrs, loss, view: "_View") -> dict:

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import networkx as nx
 
+from .layered import LAYERED_NODES
+
 __all__ = ["Fold", "layers", "structural_layers", "folds", "is_compact", "folded_nodes",
            "compact_note", "COMPACT_NODES", "FOLD_NODES", "FOLD_RUN", "LAYER_STEMS", "MAX_PERIOD"]
 
@@ -187,6 +189,8 @@ def compact_note(g, compact: bool | None = None, show: str = "all") -> str | Non
     folded = "; ".join(f"{'layers' if box.named else 'alike blocks'} {box.first}–{box.last} "
                        "folded into one box" for box in boxes)
     nodes = g.nx.number_of_nodes()
+    if not boxes and nodes > LAYERED_NODES:
+        folded = f"laid out level by level, Graphviz's own layout being too slow past {LAYERED_NODES} nodes"
     if is_compact(g, compact):
         why = f"more than {COMPACT_NODES} nodes" if compact is None else "as asked"
         what = "values, gradients and formulas" if "formulas" in show else "values and gradients"

@@ -10,7 +10,8 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "graphviz_bp"
 DRAWING = {"graphviz_bp.quoting", "graphviz_bp.dot", "graphviz_bp.drawing", "graphviz_bp.folding",
-           "graphviz_bp.figures", "graphviz_bp.cli", "graphviz_bp.heatmap", "graphviz_bp.tikz"}
+           "graphviz_bp.figures", "graphviz_bp.cli", "graphviz_bp.heatmap", "graphviz_bp.tikz",
+           "graphviz_bp.layered"}
 MAX_LINES = 500
 
 

@@ -468,3 +468,25 @@ def test_unnamed_repeated_structure_folds_too():
     assert "alike blocks" in source and "∇W = ① + ② + ③ + … (30 paths)" in source
     drawn = [line for line in source.splitlines() if 'class="op tanh"' in line]
     assert len(drawn) < 10  # the steps inside the box are not drawn
+
+
+def test_a_large_graph_with_nothing_to_fold_is_laid_out_level_by_level(monkeypatch):
+    from graphviz_bp import dot as dot_module
+    from graphviz_bp import folding
+
+    monkeypatch.setattr(dot_module, "LAYERED_NODES", 20)
+    monkeypatch.setattr(folding, "LAYERED_NODES", 20)
+    rng = np.random.default_rng(0)
+    total = None
+    for i, name in enumerate("abcdefghijkl"):
+        term = bp.sumsq(bp.tanh(bp.param(f"w_{name}", rng.normal(size=i + 1))))
+        total = term if total is None else total + term
+    g = bp.Graph(total)
+    source = to_dot(g, compact=True)
+    assert "layout=nop2" in source and source.count('pos="') == g.nx.number_of_nodes()
+    ys = [float(line.split('pos="')[1].split('"')[0].rstrip("!").split(",")[1])
+          for line in source.splitlines() if 'pos="' in line]
+    root = ET.fromstring(draw(source, "svg"))  # Graphviz draws it at those places
+    assert len(list(root.iter(f"{SVG}ellipse"))) > 12
+    assert "laid out level by level" in folding.compact_note(g, True)
+    assert min(ys) == 0.0 and max(ys) > 12 * 60  # the loss at the bottom, a level per term
