@@ -31,7 +31,7 @@ import numpy as np
 from .engine import has_nonfinite
 from .errors import RenderError, check_choice
 from .folding import folded_nodes, is_compact
-from .graph import path_mark
+from .graph import arguments, path_mark
 from .heatmap import VALUE_MODES, heatmap
 from .layered import LAYERED_NODES, layered_positions
 from .ops import OPS
@@ -318,6 +318,30 @@ def to_dot(g, show: str = "all", compact: bool | None = None, values: str = "aut
     return dot.source
 
 
+#: Longest formula an unnamed op is captioned with (W x, Wᵀ, α K).
+CAPTION_LENGTH = 14
+
+
+def _written_out(G, n) -> str | None:
+    """An unnamed op of named arguments written as a formula (``W x`` under @), or None
+    where an argument has no name or the formula is long."""
+    from .printing import to_text  # the formulas' printer: only captions need it
+    from .terms import Apply, Name
+
+    args = [u for u, _, _, _ in arguments(G, n)]
+    if not args or not all(G.nodes[u]["label"] for u in args):
+        return None
+    labels = {u: shorten(G.nodes[u]["label"]) for u in args}
+    scalars = frozenset(u for u in args if G.nodes[u]["shape"] == ())
+    term = Apply(G.nodes[n]["op"], tuple(Name(u) for u in args),
+                 tuple(sorted(G.nodes[n]["params"].items())))
+    try:
+        text = to_text(term, labels, scalars)
+    except Exception:  # an op the printer cannot write alone (a rule-only op): no caption
+        return None
+    return text if len(text) <= CAPTION_LENGTH else None
+
+
 def _estimated_width(G, n) -> float:
     """About how wide, in points, a node of a compact figure is drawn (for the layered
     layout, which places nodes before Graphviz measures them)."""
@@ -342,6 +366,9 @@ def _node_attributes(G, n, attrs, loss, view: "_View") -> dict:
         rows.append(f'<FONT POINT-SIZE="15">{html_text(symbol)}</FONT>')
         if attrs["label"]:
             rows.append(f'<B>{html_text(shorten(attrs["label"]))}</B>')
+        elif (written := _written_out(G, n)) is not None:  # W x, Wᵀ: as the course prints it
+            rows.append(f'<FONT POINT-SIZE="11" COLOR="{STYLE["muted_color"]}">'
+                        f'{html_text(written)}</FONT>')
     elif kind == "const" and not attrs["shape"] and attrs["named"]:
         text = f'{shorten(attrs["label"] or n)} = {number(float(attrs["value"]), 4)}'
         rows.append(f'<B>{html_text(text)}</B>')

@@ -112,3 +112,10 @@ def test_a_scalar_product_is_drawn_as_a_textbook_does():
     symbols = [line.split('POINT-SIZE="15">')[1].split("<")[0] for line in source.splitlines()
                if 'POINT-SIZE="15">' in line and 'class="op mul' in line]
     assert sorted(symbols) == ["·", "⊙"]  # 0.5 · (…), x ⊙ y
+
+
+def test_unnamed_ops_of_named_arguments_are_captioned_as_printed():
+    source = to_dot(losses.autoencoder())
+    captions = [line.split('POINT-SIZE="11" COLOR="#777777">')[1].split("<")[0]
+                for line in source.splitlines() if 'POINT-SIZE="11" COLOR="#777777">' in line]
+    assert sorted(captions) == sorted(["W x", "Wᵀ", "‖r‖²"])
