@@ -31,7 +31,8 @@ import numpy as np
 from .engine import has_nonfinite
 from .errors import RenderError, check_choice
 from .folding import folded_nodes, is_compact
-from .graph import arguments, path_mark
+from .captions import drawn_symbol, inlined, written_out
+from .graph import path_mark
 from .heatmap import VALUE_MODES, heatmap
 from .layered import LAYERED_NODES, layered_positions
 from .ops import OPS
@@ -232,6 +233,7 @@ class _View(NamedTuple):
     compact: bool
     arrays: str
     highlight: str = "all"
+    inline: frozenset = frozenset()  # unnamed numbers drawn inside the op that takes them
 
 
 #: Which nodes reached along several paths a figure highlights: every one, or params only
@@ -270,7 +272,7 @@ def to_dot(g, show: str = "all", compact: bool | None = None, values: str = "aut
     formulas = _Formulas(g) if "formulas" in parts else None  # on edges, or in tooltips
     check_choice("values", values, VALUE_MODES, RenderError)
     check_choice("highlight", highlight, HIGHLIGHTS, RenderError)
-    view = _View(show_values, show_grads, formulas, compact, values, highlight)
+    view = _View(show_values, show_grads, formulas, compact, values, highlight, inlined(G))
     graph_attr = {**STYLE["graph"], **(COMPACT_LAYOUT if compact else {})}
     positions = None
     if not folded and G.number_of_nodes() > LAYERED_NODES:  # dot would take minutes
@@ -300,7 +302,7 @@ def to_dot(g, show: str = "all", compact: bool | None = None, values: str = "aut
                  id=f"node-{box.id}", tooltip=plain_lines(lines), **style)
 
     for n, attrs in G.nodes(data=True):
-        if n not in folded:
+        if n not in folded and n not in view.inline:
             node_attrs = _node_attributes(G, n, attrs, loss, view)
             if positions is not None:
                 node_attrs["pos"] = "{:.1f},{:.1f}!".format(*positions[n])
@@ -308,6 +310,8 @@ def to_dot(g, show: str = "all", compact: bool | None = None, values: str = "aut
 
     drawn_fold_edges = set()
     for u, v, k, attrs in G.edges(keys=True, data=True):
+        if u in view.inline:
+            continue
         if u in folded or v in folded:  # one plain edge stands for all that cross a box
             ends = (folded[u].id if u in folded else u, folded[v].id if v in folded else v)
             if ends[0] != ends[1] and ends not in drawn_fold_edges:
@@ -316,30 +320,6 @@ def to_dot(g, show: str = "all", compact: bool | None = None, values: str = "aut
             continue
         dot.edge(u, v, **_edge_attributes(G, u, v, k, attrs, view))
     return dot.source
-
-
-#: Longest formula an unnamed op is captioned with (W x, Wᵀ, α K).
-CAPTION_LENGTH = 14
-
-
-def _written_out(G, n) -> str | None:
-    """An unnamed op of named arguments written as a formula (``W x`` under @), or None
-    where an argument has no name or the formula is long."""
-    from .printing import to_text  # the formulas' printer: only captions need it
-    from .terms import Apply, Name
-
-    args = [u for u, _, _, _ in arguments(G, n)]
-    if not args or not all(G.nodes[u]["label"] for u in args):
-        return None
-    labels = {u: shorten(G.nodes[u]["label"]) for u in args}
-    scalars = frozenset(u for u in args if G.nodes[u]["shape"] == ())
-    term = Apply(G.nodes[n]["op"], tuple(Name(u) for u in args),
-                 tuple(sorted(G.nodes[n]["params"].items())))
-    try:
-        text = to_text(term, labels, scalars)
-    except Exception:  # an op the printer cannot write alone (a rule-only op): no caption
-        return None
-    return text if len(text) <= CAPTION_LENGTH else None
 
 
 def _estimated_width(G, n) -> float:
@@ -361,12 +341,10 @@ def _node_attributes(G, n, attrs, loss, view: "_View") -> dict:
     classes = ["leaf", kind] if kind != "op" else ["op", attrs["op"]]
     rows = []
     if kind == "op":
-        scaled = any(G.nodes[u]["shape"] == () for u in G.predecessors(n))
-        symbol = OPS[attrs["op"]].display(attrs["params"], scaled)
-        rows.append(f'<FONT POINT-SIZE="15">{html_text(symbol)}</FONT>')
+        rows.append(f'<FONT POINT-SIZE="15">{html_text(drawn_symbol(G, n, view.inline))}</FONT>')
         if attrs["label"]:
             rows.append(f'<B>{html_text(shorten(attrs["label"]))}</B>')
-        elif (written := _written_out(G, n)) is not None:  # W x, Wᵀ: as the course prints it
+        elif (written := written_out(G, n)) is not None:  # W x, Wᵀ: as the course prints it
             rows.append(f'<FONT POINT-SIZE="11" COLOR="{STYLE["muted_color"]}">'
                         f'{html_text(written)}</FONT>')
     elif kind == "const" and not attrs["shape"] and attrs["named"]:

@@ -372,7 +372,7 @@ def render(g, path, *, show: str = "all", engine: str = "bundled", format: str |
     >>> import tempfile, pathlib
     >>> out = pathlib.Path(tempfile.mkdtemp()) / "autoencoder.svg"
     >>> render(losses.autoencoder(), out).read_text().count('class="node')
-    9
+    8
     """
     fmt = format_of(path, format)
     if fmt in WRITERS:

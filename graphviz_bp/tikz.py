@@ -13,8 +13,8 @@ from __future__ import annotations
 import re
 
 from .drawing import WRITERS, layout
+from .captions import drawn_symbol, inlined
 from .dot import STYLE, to_dot
-from .ops import OPS
 from .quoting import shorten
 
 __all__ = ["to_tikz"]
@@ -66,8 +66,7 @@ def _colour(name: str) -> str:
 def _node_label(G, attrs, n) -> str:
     name = _math(shorten(attrs["label"] or n))
     if attrs["kind"] == "op":
-        scaled = any(G.nodes[u]["shape"] == () for u in G.predecessors(n))
-        symbol = _math(OPS[attrs["op"]].display(attrs["params"], scaled))
+        symbol = _math(drawn_symbol(G, n, inlined(G)))
         return f"${symbol}$" + (rf"\\ $\mathbf{{{name}}}$" if attrs["label"] else "")
     return f"${name}$"
 

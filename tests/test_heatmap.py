@@ -111,7 +111,7 @@ def test_a_scalar_product_is_drawn_as_a_textbook_does():
     source = to_dot(bp.Graph(bp.sum(0.5 * (x * y))))
     symbols = [line.split('POINT-SIZE="15">')[1].split("<")[0] for line in source.splitlines()
                if 'POINT-SIZE="15">' in line and 'class="op mul' in line]
-    assert sorted(symbols) == ["·", "⊙"]  # 0.5 · (…), x ⊙ y
+    assert sorted(symbols) == ["0.5 ·", "⊙"]  # 0.5 · (…), x ⊙ y
 
 
 def test_unnamed_ops_of_named_arguments_are_captioned_as_printed():

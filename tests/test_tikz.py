@@ -29,11 +29,15 @@ def test_labels_are_latex_math(text, latex):
 
 
 def test_the_figure_names_every_node_and_edge():
+    from graphviz_bp.captions import inlined
+
     g = losses.autoencoder()
     tex = to_tikz(g)
-    for n in g.nx:  # TikZ names: letters, digits and hyphens
+    inline = inlined(g.nx)
+    for n in set(g.nx) - inline:  # TikZ names: letters, digits and hyphens
         assert f"(node-{n.replace('_', '-')})" in tex
-    assert tex.count(r"\draw[") == g.nx.number_of_edges()
+    assert tex.count(r"\draw[") == sum(u not in inline for u, _ in g.nx.edges())
+    assert "0.5 \\cdot" in tex  # ½ written inside the product that takes it
     assert r"\textcircled{1}" in tex and r"\textcircled{2}" in tex and "draw=multipathline" in tex
 
 
