@@ -30,10 +30,12 @@ def drawn_symbol(G, n, inline: frozenset = frozenset()) -> str:
     args = [u for u, _, _, _ in arguments(G, n)]
     scaled = any(G.nodes[u]["shape"] == () for u in args)
     symbol = OPS[attrs["op"]].display(attrs["params"], scaled)
-    for slot, u in enumerate(args):
-        if u in inline:
-            value = number(float(G.nodes[u]["value"]), 4)
-            symbol = f"{value} {symbol}" if slot == 0 else f"{symbol} {value}"
+    numbers = {slot: number(float(G.nodes[u]["value"]), 4) for slot, u in enumerate(args)
+               if u in inline}
+    if numbers and symbol.isalpha():  # a function's name: maximum(0, ·)
+        return f"{symbol}({', '.join(numbers.get(k, '·') for k in range(len(args)))})"
+    for slot, value in numbers.items():
+        symbol = f"{value} {symbol}" if slot == 0 else f"{symbol} {value}"
     return symbol
 
 

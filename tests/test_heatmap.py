@@ -119,3 +119,8 @@ def test_unnamed_ops_of_named_arguments_are_captioned_as_printed():
     captions = [line.split('POINT-SIZE="11" COLOR="#777777">')[1].split("<")[0]
                 for line in source.splitlines() if 'POINT-SIZE="11" COLOR="#777777">' in line]
     assert sorted(captions) == sorted(["W x", "Wᵀ", "‖r‖²"])
+
+
+def test_a_number_given_to_a_named_function_is_written_as_its_argument():
+    source = to_dot(losses.svm())
+    assert ">maximum(0, ·)<" in source and ">1 −<" in source and ">+ 1<" in source
