@@ -18,7 +18,7 @@ from .dot import HIGHLIGHTS, INLINE_ENTRIES, INLINE_VECTOR, to_dot
 from .heatmap import VALUE_MODES
 from . import tikz  # noqa: F401  -o fig.tex
 from .drawing import (DEFAULT_DPI, ENGINES, FORMATS, PAGE_SIZES, SUFFIXES, WRITERS, check_writable, draw,
-                      format_of, parse_size, scaled_note, write_atomically)
+                      check_dpi, format_of, parse_size, scaled_note, write_atomically)
 from .claims import MAX_TRIALS
 from .errors import GraphvizBPError, SizeLimitError
 from .folding import COMPACT_NODES, FOLD_NODES, compact_note
@@ -169,8 +169,7 @@ def cmd_render(args) -> int:
         _stream(stream)  # a closed stream is refused before the work, not after
     if args.size is not None:
         parse_size(args.size)  # refused before the work
-    if args.dpi is not None and not 10 <= args.dpi <= 2400:
-        raise UsageError(f"--dpi must be from 10 to 2400, got {args.dpi}")
+    check_dpi(args.dpi)
     source = source_of(args)
     out = args.output or _default_output(source, args.format)
     if args.format:

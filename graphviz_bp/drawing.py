@@ -26,7 +26,7 @@ from .errors import EngineNotFoundError, RenderError, check_choice
 
 __all__ = ["draw", "render", "write_atomically", "format_of", "svg_of", "FORMATS", "ENGINES",
            "SUFFIXES", "RenderWarning", "PAGE_SIZES", "DEFAULT_DPI", "parse_size", "png_size",
-           "scaled_note", "layout", "WRITERS"]
+           "scaled_note", "layout", "WRITERS", "check_dpi"]
 
 FORMATS = ("svg", "pdf", "png", "dot", "tex")
 ENGINES = ("bundled", "system")
@@ -143,6 +143,13 @@ def parse_size(text) -> tuple[float, float]:
                           f"{', '.join(PAGE_SIZES)}, each side 0.5 to 200 inches; got {text!r}") from None
 
 
+def check_dpi(dpi) -> None:
+    """Refuse a PNG resolution that is not a whole number from 10 to 2400 (None: the default)."""
+    if dpi is not None and (isinstance(dpi, bool) or not isinstance(dpi, int)
+                            or not 10 <= dpi <= 2400):
+        raise RenderError(f"dpi must be a whole number from 10 to 2400, got {dpi!r}")
+
+
 def _with_layout(source: str, fmt: str, dpi, size) -> str:
     """The DOT source with the figure's size and resolution set on its graph."""
     attributes = []
@@ -150,9 +157,7 @@ def _with_layout(source: str, fmt: str, dpi, size) -> str:
         width, height = parse_size(size)
         attributes.append(f'size="{width:g},{height:g}!"')  # ! scales up as well as down
     if fmt == "png":
-        if dpi is not None and (isinstance(dpi, bool) or not isinstance(dpi, int)
-                                or not 10 <= dpi <= 2400):
-            raise RenderError(f"dpi must be a whole number from 10 to 2400, got {dpi!r}")
+        check_dpi(dpi)
         attributes.append(f"dpi={dpi or DEFAULT_DPI}")
     if not attributes:
         return source
