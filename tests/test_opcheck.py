@@ -12,7 +12,7 @@ import graphviz_bp as bp
 from graphviz_bp import engine, losses
 from graphviz_bp.checking import check
 from graphviz_bp.composition import check_composition
-from graphviz_bp.opcheck import check_ops
+from graphviz_bp.opcheck import LOCAL_TOL, check_ops
 from graphviz_bp.ops import OPS, defop, undefop
 from graphviz_bp.ops.shapes import same_shape
 from test_ops import CASES, inputs
@@ -67,7 +67,8 @@ def test_every_op_passes_and_a_planted_error_is_the_only_failure(name, data, see
     assert [c.node for c in failing] == ["out"], failing
     flowing = {e.slot for e in failing[0].edges if e.gradient}
     assert {e.slot for e in failing[0].failing} == flowing
-    assert all(e.max_rel_error > 1e-3 for e in failing[0].failing)
+    # far beyond the tolerance (a random direction can cancel much of a constant offset)
+    assert all(e.max_rel_error > 10 * LOCAL_TOL for e in failing[0].failing)
 
 
 def test_the_check_is_linear_in_depth_and_names_a_planted_op_in_layer_7():
