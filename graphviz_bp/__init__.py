@@ -44,19 +44,20 @@ if _installed("graphviz"):
     from .dot import to_dot
     from .drawing import render
     from . import tikz  # noqa: F401  render(g, "fig.tex")
+    from .explorer import explore  # render(g, "loss.html") too
 else:  # drawing needs the graphviz package; the rest of graphviz-bp does not
 
     def render(*args, **kwargs):
         raise EngineNotFoundError("drawing needs the graphviz package: "
                                   "pip install graphviz 'pygraphviz>=2'")
 
-    to_dot = render
+    to_dot = explore = render
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Graph", "Expr", "param", "data", "const", "apply", "to_networkx", "ops", "size_limit", "value_of",
-    "check", "Checked", "custom_op", "check_gradients", "relative_error", "check_claim", "derive", "render", "to_dot",
+    "check", "Checked", "custom_op", "check_gradients", "relative_error", "check_claim", "derive", "render", "to_dot", "explore",
     "GraphvizBPError", "ShapeError", "SizeLimitError", "UnknownNameError", "NumericalError",
     "NameConflictError", "RenderError", "EngineNotFoundError",
     *FUNCTIONS,

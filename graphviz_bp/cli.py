@@ -186,7 +186,9 @@ def cmd_render(args) -> int:
 
         data = to_json(inspect_data(g, source.name)).encode()
     elif fmt in WRITERS:
-        data = WRITERS[fmt](g, compact=args.compact).encode()
+        data = WRITERS[fmt](g, title=source.name, show=args.show, compact=args.compact,
+                            values=args.values, highlight=args.highlight,
+                            engine=args.engine).encode()
     else:
         data = draw(to_dot(g, show=args.show, compact=args.compact, values=args.values,
                            highlight=args.highlight), fmt, args.engine, dpi=args.dpi, size=args.size)

@@ -20,15 +20,17 @@ from .simplify import simplify
 from .symbolic import Derivation, definition, derive
 from .terms import Grad, Name
 
-__all__ = ["write", "FORMATS"]
+__all__ = ["write", "steps", "FORMATS"]
 
 FORMATS = ("text", "markdown", "latex")
 TOO_LONG = "too long to write out in full; see the steps above"
 
 
-def _steps(deriv: Derivation):
-    """What a derivation says, independent of the notation: the forward definitions, the
-    backward steps (each node's contributions in path order, and their sum), the results."""
+def steps(deriv: Derivation):
+    """What a derivation says, independent of the notation: the forward definitions
+    (node, term), the backward steps (who, parts, total, node), each part being (value of
+    the consumer, its op, the rule, the contribution's term, the edge (u, v, slot)) in path
+    order, and the results (leaf, term written out)."""
     G = deriv.graph.nx
     loss = G.graph["loss"]
     order = list(nx.topological_sort(G))
@@ -45,9 +47,9 @@ def _steps(deriv: Derivation):
             continue
         who = Name(n) if G.nodes[n]["named"] or n in deriv.gradient_names else deriv.value[n]
         parts = [(deriv.value[v], G.nodes[v]["op"], _rule(deriv, (n, v, k)),
-                  deriv.edge_local[(n, v, k)])
+                  deriv.edge_local[(n, v, k)], (n, v, k))
                  for _, v, k, flows in G.out_edges(n, keys=True, data="flows") if flows]
-        backward.append((who, parts, deriv.node_local[n]))
+        backward.append((who, parts, deriv.node_local[n], n))
     leaves = [(n, deriv.node_expanded[n]) for n in deriv.graph.leaves() if n in deriv.node_local]
     return forward, backward, leaves
 
@@ -68,7 +70,7 @@ def write(g: Graph, title: str, fmt: str = "text", sizes: dict | None = None) ->
     if fmt not in FORMATS:
         raise GraphvizBPError(f"unknown format: {fmt!r} (must be one of {', '.join(FORMATS)})")
     deriv = derive(g, sizes=sizes)
-    forward, backward, leaves = _steps(deriv)
+    forward, backward, leaves = steps(deriv)
     return {"text": _text, "markdown": _markdown, "latex": _latex}[fmt](
         deriv, title, g.loss_id, forward, backward, leaves)
 
@@ -83,13 +85,13 @@ def _text(deriv, title, loss, forward, backward, leaves) -> str:
     lines = [f"Derivation of {printable(title)}", "", "Forward"]
     lines += [f"  {show(Name(n))} = {show(t)}" for n, t in forward if show(t) != show(Name(n))]
     lines += ["", "Backward, from the loss (∂L/∂" + show(Name(loss)) + " = 1)"]
-    for n, parts, total in backward:
+    for n, parts, total, *_ in backward:
         if len(parts) == 1:
-            value, op, rule, term = parts[0]
+            value, op, rule, term, *_ = parts[0]
             lines.append(f"  {grad(n)} = {show(term)}    [into {show(value)}: {op} rule {rule}]")
             continue
         lines.append(f"  {grad(n)}: {show(n)} reaches the loss along {len(parts)} edges")
-        for number, (value, op, rule, term) in enumerate(parts, start=1):
+        for number, (value, op, rule, term, *_) in enumerate(parts, start=1):
             lines.append(f"    {path_mark(number)} into {show(value)} [{op} rule {rule}]: {show(term)}")
         marks = " + ".join(path_mark(i) for i in range(1, len(parts) + 1))
         lines.append(f"    {grad(n)} = {marks} = {show(total)}")
@@ -108,13 +110,13 @@ def _markdown(deriv, title, loss, forward, backward, leaves) -> str:
     lines = [f"## Derivation of {markdown_text(title)}", "", "**Forward**", ""]
     lines += [f"- ${tex(Name(n))} = {tex(t)}$" for n, t in forward if tex(t) != tex(Name(n))]
     lines += ["", f"**Backward**, from the loss ($\\partial L / \\partial {tex(Name(loss))} = 1$)", ""]
-    for n, parts, total in backward:
+    for n, parts, total, *_ in backward:
         if len(parts) == 1:
-            value, op, rule, term = parts[0]
+            value, op, rule, term, *_ = parts[0]
             lines.append(f"- ${grad(n)} = {tex(term)}$ (into ${tex(value)}$, `{op}`)")
             continue
         lines.append(f"- ${tex(n)}$ reaches the loss along {len(parts)} edges:")
-        for i, (value, op, _, term) in enumerate(parts, start=1):
+        for i, (value, op, _, term, *_) in enumerate(parts, start=1):
             lines.append(f"  {i}. into ${tex(value)}$ (`{op}`): ${tex(term)}$")
         lines.append(f"  - sum: ${grad(n)} = {tex(total)}$")
     lines += ["", "**Result**", ""]
@@ -141,12 +143,12 @@ def _latex(deriv, title, loss, forward, backward, leaves) -> str:
                  or ["\\text{(no named intermediates)}"])
     out.append("\\subsection*{Backward}")
     rows = [f"\\frac{{\\partial L}}{{\\partial {tex(Name(loss))}}} &= 1"]
-    for n, parts, total in backward:
+    for n, parts, total, *_ in backward:
         if len(parts) == 1:
-            value, op, _, term = parts[0]
+            value, op, _, term, *_ = parts[0]
             rows.append(f"{grad(n)} &= {tex(term)} && \\text{{into }} {tex(value)}")
             continue
-        for i, (value, _, _, term) in enumerate(parts, start=1):
+        for i, (value, _, _, term, *_) in enumerate(parts, start=1):
             rows.append(f"\\text{{path {i} of }} {tex(n)}: & {tex(term)} && "
                         f"\\text{{into }} {tex(value)}")
         rows.append(f"{grad(n)} &= {tex(total)} && \\text{{the sum of the {len(parts)} paths}}")

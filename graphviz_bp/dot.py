@@ -247,7 +247,7 @@ def _highlighted(G, n, view: "_View") -> bool:
 
 
 def to_dot(g, show: str = "all", compact: bool | None = None, values: str = "auto",
-           highlight: str = "all") -> str:
+           highlight: str = "all", fold: bool = True) -> str:
     """The DOT source of the figure of an evaluated graph (the same on every run and machine).
 
     ``show`` is ``all`` (values and gradients, the default), ``values``, ``gradients``,
@@ -261,11 +261,12 @@ def to_dot(g, show: str = "all", compact: bool | None = None, values: str = "aut
     :data:`~graphviz_bp.heatmap.VALUE_MODES`): ``auto`` as numbers when they are few (at
     most :data:`INLINE_ENTRIES`, or :data:`INLINE_VECTOR` for a vector), else as a heatmap. ``highlight`` is ``all`` (every node
     reached along several paths is orange, its paths numbered and coloured) or ``params``
-    (only parameters are).
+    (only parameters are). ``fold=False`` draws every layer of a figure that would fold,
+    compact or not as ``compact`` says.
     """
     parts = parse_show(show)
     G = g.nx
-    folded = folded_nodes(g, compact)
+    folded = folded_nodes(g, compact) if fold else {}
     compact = is_compact(g, compact)
     show_values = "values" in parts and not compact
     show_grads = "gradients" in parts and not compact

@@ -28,10 +28,10 @@ __all__ = ["draw", "render", "write_atomically", "format_of", "svg_of", "FORMATS
            "SUFFIXES", "RenderWarning", "PAGE_SIZES", "DEFAULT_DPI", "parse_size", "png_size",
            "scaled_note", "layout", "WRITERS", "check_dpi"]
 
-FORMATS = ("svg", "pdf", "png", "dot", "tex")
+FORMATS = ("svg", "pdf", "png", "dot", "tex", "html")
 ENGINES = ("bundled", "system")
 SUFFIXES = {".svg": "svg", ".pdf": "pdf", ".png": "png", ".gv": "dot", ".dot": "dot",
-            ".tex": "tex"}
+            ".tex": "tex", ".html": "html", ".htm": "html"}
 
 
 class RenderWarning(UserWarning):
@@ -104,8 +104,10 @@ def _system_draw(source: bytes, fmt: str) -> bytes:
     return done.stdout
 
 
-#: Formats written from the graph itself rather than drawn from DOT: format → function
-#: of (g, compact=…) giving the file's text. The TikZ module adds "tex" when imported.
+#: Formats written from the graph itself rather than drawn from DOT: format → function of
+#: (g, title=…, show=…, compact=…, values=…, highlight=…, engine=…) giving the file's text,
+#: using the options that apply to it. The TikZ module adds "tex" when imported, the
+#: explorer "html".
 WRITERS: dict = {}
 
 #: Sizes a figure can be fitted to, in inches: a page's text block (A4 and letter), a
@@ -189,9 +191,9 @@ def draw(source: str, fmt: str = "svg", engine: str = "bundled", *, dpi: int | N
     """
     check_choice("format", fmt, FORMATS, RenderError)
     check_choice("engine", engine, ENGINES, RenderError)
-    if fmt == "tex":
-        raise RenderError("TikZ is written from the graph, not from DOT: use render() or "
-                          "graphviz_bp.tikz.to_tikz")
+    if fmt in ("tex", "html"):
+        raise RenderError(f"{'TikZ' if fmt == 'tex' else 'the explorer page'} is written from "
+                          "the graph, not from DOT: use render()")
     source = _with_layout(source, fmt, dpi, size)
     try:
         data = source.encode()
@@ -370,8 +372,12 @@ def write_atomically(path, data: bytes) -> None:
 
 
 def render(g, path, *, show: str = "all", engine: str = "bundled", format: str | None = None,
-           compact: bool | None = None, dpi: int | None = None, size=None) -> Path:
+           compact: bool | None = None, dpi: int | None = None, size=None, values: str = "auto",
+           highlight: str = "all", title: str | None = None) -> Path:
     """Draw evaluated graph ``g`` into ``path``; the format comes from the suffix.
+
+    ``.html`` writes the explorer, an interactive page of the figure (see
+    :mod:`graphviz_bp.explorer`) named ``title`` (by default the file's name).
 
     >>> from graphviz_bp import losses, render
     >>> import tempfile, pathlib
@@ -381,9 +387,12 @@ def render(g, path, *, show: str = "all", engine: str = "bundled", format: str |
     """
     fmt = format_of(path, format)
     if fmt in WRITERS:
-        data = WRITERS[fmt](g, compact=compact).encode()
+        data = WRITERS[fmt](g, title=Path(path).stem if title is None else title, show=show,
+                            compact=compact, values=values, highlight=highlight,
+                            engine=engine).encode()
     else:
-        data = draw(to_dot(g, show=show, compact=compact), fmt, engine, dpi=dpi, size=size)
+        data = draw(to_dot(g, show=show, compact=compact, values=values, highlight=highlight),
+                    fmt, engine, dpi=dpi, size=size)
     write_atomically(path, data)
     return Path(path)
 

@@ -71,9 +71,10 @@ def _node_label(G, attrs, n) -> str:
     return f"${name}$"
 
 
-def to_tikz(g, compact: bool | None = None) -> str:
+def to_tikz(g, compact: bool | None = None, **_figure_options) -> str:
     """The figure of evaluated graph ``g`` as a standalone LaTeX document drawing it in
-    TikZ, at the positions Graphviz gives the structure view."""
+    TikZ, at the positions Graphviz gives the structure view (other options of a figure,
+    ``show`` or ``values``, do not apply to it)."""
     G = g.nx
     nodes, edges = layout(to_dot(g, show="structure", compact=compact))
     ids = {f"node-{n}": n for n in G}
