@@ -18,7 +18,6 @@ True
 from __future__ import annotations
 
 import html
-import json
 import re
 from importlib import resources
 from pathlib import Path

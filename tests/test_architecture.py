@@ -11,7 +11,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "graphviz_bp"
 DRAWING = {"graphviz_bp.quoting", "graphviz_bp.dot", "graphviz_bp.drawing", "graphviz_bp.folding",
            "graphviz_bp.figures", "graphviz_bp.cli", "graphviz_bp.heatmap", "graphviz_bp.tikz",
-           "graphviz_bp.layered", "graphviz_bp.captions"}
+           "graphviz_bp.layered", "graphviz_bp.captions", "graphviz_bp.explorer"}
 MAX_LINES = 500
 
 

@@ -186,16 +186,27 @@
     view = { ...home };
     s.removeAttribute("width"); s.removeAttribute("height");
     s.setAttribute("preserveAspectRatio", "xMidYMid meet");
-    if (!s.querySelector("path.hit")) widenEdges(s);
+    if (!s.querySelector("path.hit")) markShapes(s);
   }
-  // A thin line is hard to hit: each edge gets a wide invisible twin of its line.
-  function widenEdges(s) {
-    s.querySelectorAll("g.edge > path").forEach((line) => {
-      const hit = line.cloneNode(false);
-      hit.setAttribute("class", "hit"); hit.setAttribute("stroke", "transparent");
-      hit.setAttribute("stroke-width", "12"); hit.setAttribute("fill", "none");
-      hit.removeAttribute("stroke-dasharray");
-      line.before(hit);
+  // The page styles a node's outline and an edge's line and head, not what their labels
+  // hold (a heatmap's cells are polygons too): mark them, and give each edge a wide
+  // invisible twin of its line, a thin line being hard to hit.
+  function markShapes(s) {
+    s.querySelectorAll("g.node").forEach((group) => {
+      for (const shape of group.querySelectorAll("path, ellipse, polygon")) {
+        if (shape.previousElementSibling && shape.previousElementSibling.tagName === "text") break;
+        shape.classList.add("shape");
+        if (shape.tagName !== "ellipse") break;  // a loss has two ellipses, others one shape
+      }
+    });
+    s.querySelectorAll("g.edge").forEach((group) => {
+      group.querySelectorAll("path").forEach((line) => {
+        line.classList.add("line");
+        const hit = line.cloneNode(false);
+        hit.setAttribute("class", "hit");
+        line.before(hit);
+      });
+      group.querySelectorAll("polygon").forEach((head) => head.classList.add("head"));
     });
   }
   function applyView() { svg.setAttribute("viewBox", `${view.x} ${view.y} ${view.w} ${view.h}`); }
