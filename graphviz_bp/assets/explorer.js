@@ -109,7 +109,7 @@
     const { data } = flatValue;
     const { rows, cols } = asMatrix(flatValue);
     const finite = data.filter(Number.isFinite);
-    const scale = finite.length ? Math.max(...finite.map(Math.abs)) : 0;
+    const scale = finite.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
     const by = Math.max(1, Math.ceil(Math.max(rows, cols) / 150));  // block means past 150 a side
     const gr = Math.ceil(rows / by), gc = Math.ceil(cols / by);
     const cell = Math.max(1, Math.min(14, Math.floor(HEATMAP_PIXELS / Math.max(gr, gc))));
@@ -348,7 +348,7 @@
     if (node.written_out) out.push(el("div", { class: "formula" }, `written out: ∇${node.name} = ${node.written_out}`));
     if (node.formula) out.push(el("div", {}, el("code", { class: "expression", title: "as check --claim takes it" }, node.formula)));
     if (paths.length) {
-      out.push(el("h3", {}, paths.length > 1 ? `${paths.length} paths to the loss: contributions` : "local rule"));
+      out.push(el("h3", {}, paths.length > 1 ? `${paths.length} paths to the loss: contributions` : "its gradient, by the rule of the op it feeds"));
       for (const e of paths) {
         out.push(el("div", { class: "contribution", "data-edge": e.id }, markSpan(e), " into ", nodeLink(e.target),
                     ` (${e.op}, argument ${e.slot}): rule `, el("span", { class: "formula" }, e.rule),
@@ -356,6 +356,14 @@
                     paths.length > 1 ? arrayView(e.grad, "contribution") : null));
       }
       if (paths.length > 1) out.push(contributionsView(n));
+    }
+    const into = flowsInto(n);
+    if (into.length) {
+      out.push(el("h3", {}, "its rule, backwards to its arguments"));
+      for (const e of into) {
+        out.push(el("div", { class: "contribution", "data-edge": e.id }, `to argument ${e.slot}, `, nodeLink(e.source),
+                    ": ", el("span", { class: "formula" }, e.rule), " = ", el("span", { class: "formula" }, e.formula_text)));
+      }
     }
     return out;
   }
