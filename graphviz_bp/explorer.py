@@ -5,7 +5,7 @@ The page holds three things and loads nothing else (its Content-Security-Policy 
 it): the figure, as the SVG Graphviz draws for :func:`~graphviz_bp.drawing.render` (node
 groups keep their ids, ``node-W``); the ``inspect --json`` document in
 ``<script type="application/json" id="graph-data">``; and what the page adds to it
-(``id="explorer-data"``): the order of the passes, every node's name and definition,
+(``id="explorer-data"``): the order of the passes (:func:`walk_order`), every node's name and definition,
 every edge's rule and formula, the derivation's steps and the folded boxes. The script
 and style are the files of ``assets/``, written inline.
 
@@ -29,7 +29,7 @@ from .derivation import steps
 from .dot import STYLE, to_dot
 from .drawing import WRITERS, draw
 from .folding import folded_nodes
-from .graph import path_mark
+from .graph import arguments, path_mark
 from .heatmap import NAN_COLOR, PALETTE
 from .layered import LAYERED_NODES
 from .printing import printable
@@ -113,7 +113,7 @@ def explorer_data(g, title: str, compact: bool | None = None) -> dict:
     for n, box in folded.items():
         folds.setdefault(box.id, {"count": box.count, "first": box.first, "last": box.last,
                                   "named": box.named, "nodes": []})["nodes"].append(n)
-    order = list(nx.topological_sort(G))
+    order = walk_order(G)
     return {
         "title": printable(title), "loss": G.graph["loss"], "order": order,
         "nodes": nodes, "edges": edges, "derivation": derivation, "folds": folds,
@@ -123,6 +123,23 @@ def explorer_data(g, title: str, compact: bool | None = None) -> dict:
         "style": {"palette": PALETTE, "nan": NAN_COLOR, "paths": list(STYLE["path_colors"]),
                   "grad": STYLE["grad_color"]},
     }
+
+
+def walk_order(G) -> list:
+    """The nodes in the order a person computes them: each op right after its arguments,
+    taken in slot order, from the loss down (a depth-first post-order); nodes that do not
+    reach the loss follow, in topological order. Reversed, it is the backward pass."""
+    loss, order, seen = G.graph["loss"], [], set()
+    stack = [(loss, False)]
+    while stack:
+        n, expanded = stack.pop()
+        if expanded:
+            order.append(n)
+        elif n not in seen:
+            seen.add(n)
+            stack.append((n, True))
+            stack.extend((u, False) for u, _, _, _ in reversed(arguments(G, n)) if u not in seen)
+    return order + [n for n in nx.topological_sort(G) if n not in seen]
 
 
 _PROLOGUE = re.compile(r"\A.*?(?=<svg\b)", re.S)

@@ -13,7 +13,7 @@ import pytest
 import graphviz_bp as bp
 from graphviz_bp import losses
 from graphviz_bp.cli import main
-from graphviz_bp.explorer import explore, page
+from graphviz_bp.explorer import explore, page, walk_order
 from graphviz_bp.sources import builtin_source
 
 
@@ -147,3 +147,17 @@ def test_the_page_is_made_by_a_fresh_interpreter_with_its_assets(tmp_path):
     text = out.read_text()
     assert "function showStep" in text and "#figure" in text
     assert "{" not in text.split("<title>", 1)[1].split("</title>", 1)[0]
+
+
+@pytest.mark.parametrize("name", list(losses.BUILTINS))
+def test_the_walk_computes_each_op_after_its_arguments_and_visits_every_node_once(name):
+    G = builtin_source(name).build(0).nx
+    order = walk_order(G)
+    assert sorted(order) == sorted(G.nodes)
+    position = {n: i for i, n in enumerate(order)}
+    assert all(position[u] < position[v] for u, v in G.edges())
+
+
+def test_the_walk_takes_the_arguments_in_slot_order_right_before_their_op():
+    assert walk_order(losses.autoencoder().nx) == [
+        "const_1", "W", "transpose_2", "x", "matmul_3", "matmul_4", "r", "sumsq_5", "L"]
