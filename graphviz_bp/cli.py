@@ -30,6 +30,8 @@ DERIVATION_FORMATS = ("text", "markdown", "latex")
 __all__ = ["main"]
 
 PROG = "graphviz-bp"
+#: A written page (the explorer) larger than this gets a note on its size.
+LARGE_PAGE = 50_000_000
 #: Output paths that name our own standard output (1) or error (2): written through to
 #: the stream, never replaced by a file.
 STREAM_PATHS = {"-": 1, "/dev/stdout": 1, "/dev/fd/1": 1, "/proc/self/fd/1": 1,
@@ -189,6 +191,9 @@ def cmd_render(args) -> int:
         data = WRITERS[fmt](g, title=source.name, show=args.show, compact=args.compact,
                             values=args.values, highlight=args.highlight,
                             engine=args.engine).encode()
+        if len(data) > LARGE_PAGE:
+            _say(f"{PROG}: note: the page is {len(data) / 1e6:.0f} MB: it holds every number "
+                 "at full precision (inspect --json's document); browsers open it slowly")
     else:
         data = draw(to_dot(g, show=args.show, compact=args.compact, values=args.values,
                            highlight=args.highlight), fmt, args.engine, dpi=args.dpi, size=args.size)

@@ -262,11 +262,15 @@ def to_dot(g, show: str = "all", compact: bool | None = None, values: str = "aut
     most :data:`INLINE_ENTRIES`, or :data:`INLINE_VECTOR` for a vector), else as a heatmap. ``highlight`` is ``all`` (every node
     reached along several paths is orange, its paths numbered and coloured) or ``params``
     (only parameters are). ``fold=False`` draws every layer of a figure that would fold,
-    compact or not as ``compact`` says.
+    compact and placed level by level (:mod:`.layered`): ``dot`` can take minutes on
+    the graphs that fold (an unrolled RNN of 60 steps took 27 s).
     """
     parts = parse_show(show)
     G = g.nx
-    folded = folded_nodes(g, compact) if fold else {}
+    folded = folded_nodes(g, compact)
+    unfolded = not fold and bool(folded)
+    if unfolded:
+        folded, compact = {}, True
     compact = is_compact(g, compact)
     show_values = "values" in parts and not compact
     show_grads = "gradients" in parts and not compact
@@ -276,7 +280,7 @@ def to_dot(g, show: str = "all", compact: bool | None = None, values: str = "aut
     view = _View(show_values, show_grads, formulas, compact, values, highlight, inlined(G))
     graph_attr = {**STYLE["graph"], **(COMPACT_LAYOUT if compact else {})}
     positions = None
-    if not folded and G.number_of_nodes() > LAYERED_NODES:  # dot would take minutes
+    if unfolded or (not folded and G.number_of_nodes() > LAYERED_NODES):  # dot would take minutes
         positions = layered_positions(G, {n: _estimated_width(G, n) for n in G})
         graph_attr.update(layout="nop2", splines="line")
     dot = graphviz.Digraph(name="backprop", graph_attr=graph_attr,

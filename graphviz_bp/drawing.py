@@ -22,11 +22,12 @@ from pathlib import Path
 
 from .dot import to_dot
 from .engine import Graph
+from .graph import Expr
 from .errors import EngineNotFoundError, RenderError, check_choice
 
 __all__ = ["draw", "render", "write_atomically", "format_of", "svg_of", "FORMATS", "ENGINES",
            "SUFFIXES", "RenderWarning", "PAGE_SIZES", "DEFAULT_DPI", "parse_size", "png_size",
-           "scaled_note", "layout", "WRITERS", "check_dpi"]
+           "scaled_note", "layout", "WRITERS", "check_dpi", "graph_of"]
 
 FORMATS = ("svg", "pdf", "png", "dot", "tex", "html")
 ENGINES = ("bundled", "system")
@@ -386,6 +387,7 @@ def render(g, path, *, show: str = "all", engine: str = "bundled", format: str |
     8
     """
     fmt = format_of(path, format)
+    g = graph_of(g)
     if fmt in WRITERS:
         data = WRITERS[fmt](g, title=Path(path).stem if title is None else title, show=show,
                             compact=compact, values=values, highlight=highlight,
@@ -395,6 +397,16 @@ def render(g, path, *, show: str = "all", engine: str = "bundled", format: str |
                     fmt, engine, dpi=dpi, size=size)
     write_atomically(path, data)
     return Path(path)
+
+
+def graph_of(g) -> Graph:
+    """``g`` itself, or the evaluated graph of a loss :class:`~graphviz_bp.graph.Expr`."""
+    if isinstance(g, Expr):
+        return Graph(g)
+    if not isinstance(g, Graph):
+        raise RenderError(f"a figure is drawn of a Graph (or of a loss built with "
+                          f"graphviz_bp), not of {type(g).__name__}")
+    return g
 
 
 def svg_of(g: Graph) -> str:

@@ -24,10 +24,11 @@ from pathlib import Path
 
 import networkx as nx
 
-from .captions import drawn_symbol, inlined
+from .captions import drawn_symbol, inlined, written_out
 from .derivation import steps
 from .dot import STYLE, to_dot
-from .drawing import WRITERS, draw
+from .errors import RenderError
+from .drawing import WRITERS, draw, graph_of
 from .folding import folded_nodes
 from .graph import arguments, path_mark
 from .heatmap import NAN_COLOR, PALETTE
@@ -39,9 +40,10 @@ from .terms import Grad, Name
 
 __all__ = ["page", "explore", "Explorer", "explorer_data", "UNFOLDED_NODES", "NAME_LENGTH"]
 
-#: A folded figure's boxes expand on click into the figure drawn unfolded, which the page
-#: carries too up to this many nodes; past it, a box lists the nodes it holds.
-UNFOLDED_NODES = LAYERED_NODES
+#: A folded figure's boxes expand on click into the figure drawn unfolded (compact, level
+#: by level), which the page carries too up to this many nodes; past it, a box lists the
+#: nodes it holds.
+UNFOLDED_NODES = 2 * LAYERED_NODES
 #: The longest name an unnamed node is called by (what it computes, cut short).
 NAME_LENGTH = 48
 #: What the page may load: nothing but itself (scripts and styles inline, images as data).
@@ -64,10 +66,11 @@ def explorer_data(g, title: str, compact: bool | None = None) -> dict:
     forward, backward, leaves = steps(deriv)
     inline, leaves_ = inlined(G), set(g.leaves())
 
-    def name(n) -> str:
-        if G.nodes[n]["named"] or n in deriv.gradient_names:
+    def name(n) -> str:  # as the figure captions it: W, W x, or what it computes
+        if G.nodes[n]["named"]:
             return deriv.text(Name(n))
-        return _cut(deriv.text(deriv.value[n]))
+        caption = written_out(G, n) if G.nodes[n]["kind"] == "op" else None
+        return _cut(caption or deriv.text(deriv.value[n]))
 
     def grad_name(n) -> str:
         return deriv.text(Grad(n)) if G.nodes[n]["named"] else f"∂L/∂({name(n)})"
@@ -167,6 +170,7 @@ def page(g, title: str | None = None, *, show: str = "all", compact: bool | None
     ``show``, ``compact``, ``values`` and ``highlight``; ``title`` names the loss (the
     ``source`` of the embedded ``inspect --json`` document).
     """
+    g = graph_of(g)
     title = "graph" if title is None else str(title)
     options = dict(show=show, values=values, highlight=highlight)
     figure = _inline_svg(draw(to_dot(g, compact=compact, **options), "svg", engine))
@@ -196,6 +200,8 @@ class Explorer:
     script and ids stay apart from the notebook's), saved with :meth:`save`."""
 
     def __init__(self, html_text: str, height: int = 640):
+        if isinstance(height, bool) or not isinstance(height, int) or not 100 <= height <= 10_000:
+            raise RenderError(f"height must be a whole number of pixels from 100 to 10000, got {height!r}")
         self.html = html_text
         self.height = height
 
@@ -213,6 +219,8 @@ class Explorer:
 
 
 def explore(g, title: str | None = None, height: int = 640, **options) -> Explorer:
-    """The explorer of evaluated graph ``g``: displayed by a notebook, or saved as a page.
-    ``options`` are those of :func:`page`."""
+    """The explorer of evaluated graph ``g`` (or of a loss ``Expr``): displayed by a
+    notebook in a frame ``height`` pixels high, or saved as a page. ``options`` are those
+    of :func:`page`."""
+    Explorer("", height)  # a bad height is refused before the work
     return Explorer(page(g, title, **options), height)

@@ -11,6 +11,8 @@
   const TABLE_ENTRIES = 5000;       // numbers written in a panel, at most
   const HEATMAP_PIXELS = 300;       // the heatmap's widest side
   const PLAY_MS = 1100;
+  const MAX_FIT_SCALE = 1.5;        // a small figure is not blown up past this
+  const READABLE_PX = 56;           // a node stepped to or found is zoomed to at least this
 
   // ---- the graph, indexed -------------------------------------------------------------
   const nodes = new Map(doc.nodes.map((n) => [n.id, Object.assign({}, n, ex.nodes[n.id])]));
@@ -66,7 +68,7 @@
     if (x === 0) return "0";
     const a = Math.abs(x);
     const text = a >= 1e-4 && a < 1e6 ? String(Number(x.toPrecision(6))) : x.toExponential(4);
-    return text.replace("-", "−").replace("e+", "e");
+    return text.replace("e+", "e").replace(/-/g, "−");
   }
   const shapeText = (shape) => (shape.length ? shape.join("×") : "scalar");
   function el(tag, attrs, ...children) {
@@ -183,6 +185,13 @@
   function setUpSvg(s) {
     const [x, y, w, h] = s.getAttribute("viewBox").split(/[\s,]+/).map(Number);
     home = { x, y, w, h };
+    // A small figure is shown at most 1.5 times its size, not blown up to the window.
+    const room = figure.getBoundingClientRect();
+    const scale = Math.min(room.width / w, room.height / h);
+    if (scale > MAX_FIT_SCALE) {
+      const W = room.width / MAX_FIT_SCALE, H = room.height / MAX_FIT_SCALE;
+      home = { x: x - (W - w) / 2, y: y - (H - h) / 2, w: W, h: H };
+    }
     view = { ...home };
     s.removeAttribute("width"); s.removeAttribute("height");
     s.setAttribute("preserveAspectRatio", "xMidYMid meet");
@@ -227,9 +236,13 @@
     if (!element) return;
     const r = element.getBoundingClientRect(), box = svg.getBoundingClientRect();
     const c = toSvgPoint(r.left + r.width / 2, r.top + r.height / 2);
+    const size = Math.max(r.width, r.height);
     const visible = r.left >= box.left && r.right <= box.right && r.top >= box.top && r.bottom <= box.bottom;
-    if (visible && r.width > 12) return;
-    if (r.width < 12 && view.w > home.w / 4) { const f = view.w / (home.w / 4); view.w /= f; view.h /= f; }
+    if (visible && size >= READABLE_PX / 2) return;
+    if (size < READABLE_PX / 2) {
+      const f = READABLE_PX / Math.max(size, 1);
+      view.w /= f; view.h /= f;
+    }
     view.x = c.x - view.w / 2; view.y = c.y - view.h / 2;
     applyView();
   }
@@ -253,8 +266,9 @@
     view = { ...drag.view, x: drag.view.x - dx * scale, y: drag.view.y - dy * scale };
     applyView();
   });
-  window.addEventListener("pointerup", () => {
-    if (drag && drag.moved) figure.addEventListener("click", (e) => e.stopPropagation(), { capture: true, once: true });
+  let justDragged = false;  // the click that ends a drag on the figure is not a click
+  window.addEventListener("pointerup", (event) => {
+    justDragged = Boolean(drag && drag.moved && figure.contains(event.target));
     drag = null; figure.classList.remove("dragging");
   });
 
@@ -283,6 +297,7 @@
   figure.addEventListener("mouseover", (event) => { hidePaths(); showPaths(keyOf(event.target)); });
   figure.addEventListener("mouseleave", hidePaths);
   figure.addEventListener("click", (event) => {
+    if (justDragged) { justDragged = false; return; }
     const key = keyOf(event.target);
     if (!key) return;
     if (key.type === "fold") expandFold(key.id); else select(key, { from: "figure" });
@@ -321,7 +336,8 @@
     box.dataset.equal = String(check.equal);
     box.append(el("div", {}, `${node.grad_name} = ${marks}`), arrayView(unflatten(sum), "running-sum"),
                el("div", { class: check.equal ? "ok" : "bad" }, check.equal
-                 ? `✓ the sum equals the total ${node.grad_name} (largest difference ${fmt(check.diff)})`
+                 ? (sum.data.every(Number.isFinite) ? `✓ the sum equals the total ${node.grad_name} (largest difference ${fmt(check.diff)})`
+                   : `✓ the sum is the total ${node.grad_name} entry by entry, NaN and ∞ where it has them`)
                  : `✗ the sum differs from the total ${node.grad_name} by ${fmt(check.diff)}`));
     return box;
   }
@@ -388,8 +404,9 @@
   function foldDetails(f) {
     const fold = ex.folds[f];
     const out = [el("h2", {}, `×${fold.count} ${fold.named ? "layers" : "alike blocks"} folded`)];
-    out.push(el("p", {}, unfoldedTemplate ? "Click the box to draw them all; " : "The figure is too large to draw unfolded here; ",
-                `it holds ${fold.nodes.length} nodes:`));
+    const told = !unfoldedTemplate ? "The figure is too large to draw unfolded here; "
+      : expanded ? "Drawn unfolded, outlined in orange (Fold again draws the box); " : "Click the box to draw them all; ";
+    out.push(el("p", {}, told, `it holds ${fold.nodes.length} nodes:`));
     out.push(el("ol", {}, fold.nodes.map((n) => el("li", {}, nodeLink(n)))));
     return out;
   }
@@ -400,7 +417,8 @@
     details.replaceChildren(...(key.type === "node" ? nodeDetails(key.id)
       : key.type === "edge" ? edgeDetails(key.id) : foldDetails(key.id)));
     const element = key.type === "node" ? nodeElement(key.id)
-      : key.type === "edge" ? edgeElement(edges.get(key.id)) : $(`node-${key.id}`);
+      : key.type === "edge" ? edgeElement(edges.get(key.id)) || nodeElement(edges.get(key.id).source)
+      : $(`node-${key.id}`);
     element?.classList.add("selected");
     // The derivation's step of what was clicked: its part for an edge, its step for a node.
     const step = key.type === "edge"
@@ -463,21 +481,22 @@
       el("div", {}, "contribution ", el("span", { class: "formula" }, e.formula_text), " ="),
       arrayView(e.grad, "contribution"));
   }
-  function describe(i, arrivedBy) {
+  const byPath = (list) => [...list].sort((a, b) => (a.path || 0) - (b.path || 0));
+  function describe(i, arrivedBefore) {
     const s = steps[i], node = nodes.get(s.node);
     const out = [];
     const backward = i - forwardCount + 1, backwardCount = steps.length - forwardCount;
     if (s.phase === "forward") {
       out.push(el("div", { class: "phase" }, `Forward ${i + 1} of ${forwardCount}`));
-      out.push(el("h2", {}, node.name, node.kind === "op" ? ` = ${node.definition}` : ""));
+      out.push(el("h2", {}, node.name, node.kind === "op" && node.definition !== node.name ? ` = ${node.definition}` : ""));
       if (node.kind === "op") {
         out.push(el("div", {}, `${node.op} (${node.symbol}) of:`));
-        for (const e of inEdges.get(s.node)) {
+        for (const e of [...inEdges.get(s.node)].sort((a, b) => a.slot - b.slot)) {
           out.push(el("div", {}, el("span", { class: "array-note" }, `argument ${e.slot}: `), nodeLink(e.source),
                       ` (${shapeText(nodes.get(e.source).shape)})`), arrayView(e.value, "argument"));
         }
         out.push(el("div", {}, `gives ${node.name} (${shapeText(node.shape)}) =`));
-      } else out.push(el("div", {}, `a ${node.kind === "param" ? "parameter" : node.kind} (${shapeText(node.shape)}) =`));
+      } else out.push(el("div", {}, `${{ param: "a parameter", input: "an input" }[node.kind] || node.kind} (${shapeText(node.shape)}) =`));
       out.push(arrayView(node.value, "value"));
       if (s.node === LOSS) out.push(el("p", {}, "The loss: the backward pass starts here."));
       return out;
@@ -489,16 +508,18 @@
       if (parts.length > 1) out.push(contributionsView(s.node));
       else out.push(arrayView(node.grad, "gradient"));
     }
-    const into = flowsInto(s.node);
+    const into = flowsInto(s.node).sort((a, b) => a.slot - b.slot);
     if (!into.length) {
       out.push(el("p", {}, node.kind === "op" ? "No gradient flows on from here." : `${node.name} is a leaf: its gradient is a result.`));
       return out;
     }
     out.push(el("h3", {}, `passed back to ${into.length === 1 ? "its argument" : `its ${into.length} arguments`}`));
+    const sofar = new Map([...arrivedBefore].map(([n, list]) => [n, [...list]]));
     for (const e of into) {
       out.push(chainRule(e));
-      const total = flowsOutOf(e.source).length;
-      if (total > 1) out.push(contributionsView(e.source, arrivedBy.get(e.source)));
+      if (!sofar.has(e.source)) sofar.set(e.source, []);
+      sofar.get(e.source).push(e);
+      if (flowsOutOf(e.source).length > 1) out.push(contributionsView(e.source, byPath(sofar.get(e.source))));
     }
     return out;
   }
@@ -506,8 +527,10 @@
     at = Math.max(-1, Math.min(steps.length - 1, i));
     ["current", "computed", "flowed", "gradient-done", "partial"].forEach(clearClass);
     const arrived = new Map();
+    let arrivedBefore = new Map();
     svg.classList.toggle("stepping", at >= 0);
     for (let j = 0; j <= at; j++) {
+      if (j === at) arrivedBefore = new Map([...arrived].map(([n, list]) => [n, [...list]]));
       const s = steps[j];
       if (s.phase === "forward") {
         nodeElement(s.node)?.classList.add("computed");
@@ -523,7 +546,6 @@
       }
     }
     for (const [n, list] of arrived) {
-      list.sort((a, b) => (a.path || 0) - (b.path || 0));
       if (list.length < flowsOutOf(n).length) nodeElement(n)?.classList.add("partial");
     }
     document.body.dataset.step = String(at);
@@ -539,7 +561,7 @@
     stepPanel.hidden = false;
     stepPanel.dataset.phase = s.phase;
     stepPanel.dataset.node = s.node;
-    stepPanel.replaceChildren(...describe(at, arrived));
+    stepPanel.replaceChildren(...describe(at, arrivedBefore));
     $("progress").textContent = `${s.phase} ${s.phase === "forward" ? at + 1 : at - forwardCount + 1} / ${s.phase === "forward" ? forwardCount : steps.length - forwardCount}: ${nodes.get(s.node).name}`;
     centerOn(current);
   }
@@ -572,7 +594,8 @@
     const inside = ex.folds[f].nodes.map((n) => $(`node-${n}`)).filter(Boolean);
     inside.forEach((x) => x.classList.add("unfolded-from"));
     select({ type: "fold", id: f });
-    centerOn(inside[0]);
+    const stepped = at >= 0 && ex.fold_of[steps[at].node] === f ? $(`node-${steps[at].node}`) : null;
+    centerOn(stepped || inside[0]);
   }
   $("fold-again").addEventListener("click", () => {
     swapFigure(foldedSvg); expanded = false; $("fold-again").hidden = true;
