@@ -28,6 +28,7 @@ from graphviz_bp import losses, render  # noqa: E402
 from graphviz_bp.sources import builtin_source  # noqa: E402
 
 DEEP = (30, 100, 200)
+STEPS = (60, 150)
 
 
 def opened_in(page, path: Path, ready: bool) -> float:
@@ -49,8 +50,9 @@ def main() -> None:
     sources = [(name, builtin_source(name)) for name in losses.BUILTINS]
     sources += [(f"fc-net, {n} layers", builtin_source("fc-net", ["hidden_dims=" + ",".join(["4"] * n)]))
                 for n in DEEP]
-    print("| loss | nodes | page | SVG | page opens in | SVG opens in | ratio | written in |")
-    print("|---|---|---|---|---|---|---|---|")
+    sources += [(f"rnn, T={t}", builtin_source("rnn", [f"T={t}"])) for t in STEPS]
+    print("| loss | nodes | page | SVG | page opens in | SVG opens in | ratio | page written in | SVG written in |")
+    print("|---|---|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as folder, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium,
                                              args=["--no-sandbox", "--disable-gpu"])
@@ -61,7 +63,9 @@ def main() -> None:
             start = time.perf_counter()
             render(g, html, title=source.name)
             written = time.perf_counter() - start
+            start = time.perf_counter()
             render(g, svg)
+            svg_written = time.perf_counter() - start
             times = {"page": [], "svg": []}
             for _ in range(repeat):  # in turns, so drift touches both alike
                 times["page"].append(opened_in(tab, html, True))
@@ -69,7 +73,7 @@ def main() -> None:
             page_s, svg_s = (statistics.median(times[k]) for k in ("page", "svg"))
             print(f"| {name} | {g.nx.number_of_nodes()} | {html.stat().st_size / 1024:.0f} KB "
                   f"| {svg.stat().st_size / 1024:.0f} KB | {page_s * 1000:.0f} ms "
-                  f"| {svg_s * 1000:.0f} ms | {page_s / svg_s:.1f}× | {written:.2f} s |")
+                  f"| {svg_s * 1000:.0f} ms | {page_s / svg_s:.1f}× | {written:.2f} s | {svg_written:.2f} s |")
         browser.close()
 
 
