@@ -208,6 +208,12 @@
         if (shape.tagName !== "ellipse") break;  // a loss has two ellipses, others one shape
       }
     });
+    // Gradient text is written in the gradient's colour or its path's: while stepping it
+    // shows only where the backward pass has reached.
+    const gradColours = new Set([ex.style.grad, ...ex.style.paths].map((c) => c.toLowerCase()));
+    s.querySelectorAll("g.node text, g.edge text").forEach((text) => {
+      if (gradColours.has((text.getAttribute("fill") || "").toLowerCase())) text.classList.add("grad-text");
+    });
     s.querySelectorAll("g.edge").forEach((group) => {
       group.querySelectorAll("path").forEach((line) => {
         line.classList.add("line");
