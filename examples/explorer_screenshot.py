@@ -17,7 +17,7 @@ from graphviz_bp import losses, render
 STEP_AT = "matmul_3"  # W x
 
 
-def main(out: str = "figures/explorer.png") -> None:
+def main(out: str = "docs/explorer.png") -> None:
     browser_path = shutil.which("chromium") or shutil.which("chromium-browser")
     if browser_path is None:
         sys.exit("explorer_screenshot: needs Chromium on PATH (apt-get install chromium)")
