@@ -63,3 +63,13 @@ def test_the_planted_bug_report_is_what_the_command_prints(tmp_path):
             assert ours == theirs
     assert (tmp_path / "planted_bug.svg").read_text().count("check&#45;failed") == \
         (ROOT / "examples" / "planted_bug.svg").read_text().count("check&#45;failed") > 0
+
+
+def test_every_picture_the_readme_shows_is_in_the_repository():
+    pictures = re.findall(r"!\[[^\]]*\]\(([^)\s]+)\)", README)
+    assert "docs/explorer.png" in pictures
+    missing = [p for p in pictures if not (ROOT / p).is_file()]
+    assert missing == []
+    tracked = subprocess.run(["git", "ls-files", *pictures], cwd=ROOT, capture_output=True, text=True)
+    if tracked.returncode == 0 and tracked.stdout:  # a git checkout: each picture is committed
+        assert sorted(tracked.stdout.split()) == sorted(set(pictures))
