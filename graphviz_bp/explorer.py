@@ -27,7 +27,7 @@ import networkx as nx
 from .captions import drawn_symbol, inlined, written_out
 from .derivation import steps
 from .dot import STYLE, to_dot
-from .errors import RenderError
+from .errors import GraphvizBPError, RenderError
 from .drawing import WRITERS, draw, graph_of
 from .folding import folded_nodes
 from .graph import arguments, path_mark
@@ -62,7 +62,10 @@ def _cut(text: str, length: int = NAME_LENGTH) -> str:
 def explorer_data(g, title: str, compact: bool | None = None) -> dict:
     """What the page adds to the ``inspect --json`` document (see the module docstring)."""
     G = g.nx
-    deriv = derive(g)
+    try:
+        deriv = derive(g)
+    except GraphvizBPError:  # too deep to write out in full: the local formulas only
+        deriv = derive(g, expanded=False)
     forward, backward, leaves = steps(deriv)
     inline, leaves_ = inlined(G), set(g.leaves())
 

@@ -255,3 +255,17 @@ def test_zoom_and_pan_move_the_view(open_page):
     page.keyboard.press("0")
     assert page.get_attribute("#figure svg", "viewBox").split() == [
         f"{float(x):g}" for x in before.split()] or page.get_attribute("#figure svg", "viewBox") == before
+
+
+def test_states_recolour_lines_and_outlines_never_the_heatmaps_in_labels(open_page):
+    page = open_page(builtin_source("conv-net").build(0), "conv").page
+    cells = "els => els.map(e => getComputedStyle(e).fill)"
+    label_cells = "#figure g[id$='-label'] polygon"
+    before = page.eval_on_selector_all(label_cells, cells)
+    assert len(before) > 100  # the conv-net's edges carry heatmaps
+    page.keyboard.press("End")
+    page.hover("[id='node-w']")
+    assert page.eval_on_selector_all(label_cells, cells) == before
+    assert page.eval_on_selector_all("#figure g[id$='-label'] .head, #figure g[id$='-label'] .line",
+                                     "els => els.length") == 0
+    assert page.eval_on_selector_all("#figure .edge.flowed .line", "els => els.length") > 10

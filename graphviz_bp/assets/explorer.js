@@ -215,13 +215,16 @@
       if (gradColours.has((text.getAttribute("fill") || "").toLowerCase())) text.classList.add("grad-text");
     });
     s.querySelectorAll("g.edge").forEach((group) => {
-      group.querySelectorAll("path").forEach((line) => {
+      // An edge's label (numbers, a heatmap's cells) sits in a group of its own: only the
+      // line and the arrowhead outside it are the edge's.
+      const own = (x) => !x.closest('g[id$="-label"]');
+      [...group.querySelectorAll("path")].filter(own).forEach((line) => {
         line.classList.add("line");
         const hit = line.cloneNode(false);
         hit.setAttribute("class", "hit");
         line.before(hit);
       });
-      group.querySelectorAll("polygon").forEach((head) => head.classList.add("head"));
+      [...group.querySelectorAll("polygon")].filter(own).forEach((head) => head.classList.add("head"));
     });
   }
   function applyView() { svg.setAttribute("viewBox", `${view.x} ${view.y} ${view.w} ${view.h}`); }
@@ -604,7 +607,10 @@
     centerOn(stepped || inside[0]);
   }
   $("fold-again").addEventListener("click", () => {
-    swapFigure(foldedSvg); expanded = false; $("fold-again").hidden = true;
+    const before = selected;
+    expanded = false; $("fold-again").hidden = true;
+    swapFigure(foldedSvg);
+    if (before && before.type === "fold") select(before);
   });
 
   // ---- search ---------------------------------------------------------------------------
