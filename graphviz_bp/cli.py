@@ -16,7 +16,7 @@ from pathlib import Path
 from . import limits, losses
 from .dot import HIGHLIGHTS, INLINE_ENTRIES, INLINE_VECTOR, to_dot
 from .heatmap import VALUE_MODES
-from . import tikz  # noqa: F401  -o fig.tex
+from . import explorer, tikz  # noqa: F401  -o loss.html, -o fig.tex
 from .drawing import (DEFAULT_DPI, ENGINES, FORMATS, PAGE_SIZES, SUFFIXES, WRITERS, check_writable, draw,
                       check_dpi, format_of, parse_size, scaled_note, write_atomically)
 from .claims import MAX_TRIALS
