@@ -429,12 +429,14 @@
       : key.type === "edge" ? edgeElement(edges.get(key.id)) || nodeElement(edges.get(key.id).source)
       : $(`node-${key.id}`);
     element?.classList.add("selected");
-    // The derivation's step of what was clicked: its part for an edge, its step for a node.
-    const step = key.type === "edge"
-      ? document.querySelector(`#derivation .part[data-edge="${CSS.escape(key.id)}"]`)
-      : document.querySelector(`#derivation li[data-node="${CSS.escape(key.id)}"]`);
+    // The derivation's steps of what was clicked: its part for an edge; for a node, its
+    // definition and its backward step (scrolled to, the last).
+    const linked = [...document.querySelectorAll(key.type === "edge"
+      ? `#derivation .part[data-edge="${CSS.escape(key.id)}"]`
+      : `#derivation li[data-node="${CSS.escape(key.id)}"]`)];
+    const step = linked[linked.length - 1];
     if (key.type === "edge") element?.classList.add("linked");
-    step?.classList.add("linked");
+    linked.forEach((x) => x.classList.add("linked"));
     if ($("derivation").hidden) showTab("details");  // an open derivation stays open
     else if (step && from !== "derivation") step.scrollIntoView({ block: "nearest" });
     if (center) centerOn(element);
@@ -448,7 +450,7 @@
       onclick: () => select({ type: "edge", id: edgeId(...edge) }, { center: true, from: "derivation" }),
       onkeydown: (e) => { if (e.key === "Enter") e.target.click(); } }, ...content);
     box.append(el("h3", {}, "forward"),
-               el("ol", {}, d.forward.map((f) => el("li", {}, el("a", { class: "node-link", onclick: () => select({ type: "node", id: f.node }, { center: true }) }, f.text)))));
+               el("ol", {}, d.forward.map((f) => el("li", { "data-node": f.node }, el("a", { class: "node-link", onclick: () => select({ type: "node", id: f.node }, { center: true }) }, f.text)))));
     box.append(el("h3", {}, `backward, from the loss (∂L/∂${nodes.get(LOSS).name} = 1)`));
     box.append(el("ol", {}, d.backward.map((step) => {
       if (step.parts.length === 1) {
