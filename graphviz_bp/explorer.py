@@ -18,6 +18,7 @@ and style are the files of ``assets/``, written inline.
 from __future__ import annotations
 
 import html
+import numbers
 import re
 from importlib import resources
 from pathlib import Path
@@ -28,7 +29,7 @@ from .captions import drawn_symbol, inlined, written_out
 from .derivation import steps
 from .dot import STYLE, to_dot
 from .errors import GraphvizBPError, RenderError
-from .drawing import WRITERS, draw, graph_of
+from .drawing import WRITERS, draw, graph_of, write_atomically
 from .folding import folded_nodes
 from .graph import arguments, path_mark
 from .heatmap import NAN_COLOR, PALETTE
@@ -198,25 +199,27 @@ def _write_page(g, *, title=None, show="all", compact=None, values="auto", highl
 WRITERS["html"] = _write_page  # render(g, "loss.html") writes this
 
 
+def _frame_height(height) -> int:
+    if isinstance(height, bool) or not isinstance(height, numbers.Integral) or not 100 <= height <= 10_000:
+        raise RenderError(f"height must be a whole number of pixels from 100 to 10000, got {height!r}")
+    return int(height)
+
+
 class Explorer:
     """The explorer of a graph: shown in a notebook (in a frame of its own, so the page's
     script and ids stay apart from the notebook's), saved with :meth:`save`."""
 
     def __init__(self, html_text: str, height: int = 640):
-        if isinstance(height, bool) or not isinstance(height, int) or not 100 <= height <= 10_000:
-            raise RenderError(f"height must be a whole number of pixels from 100 to 10000, got {height!r}")
         self.html = html_text
-        self.height = height
+        self.height = _frame_height(height)
 
     def _repr_html_(self) -> str:
         return (f'<iframe srcdoc="{html.escape(self.html, quote=True)}" sandbox="allow-scripts" '
-                f'style="width: 100%; height: {int(self.height)}px; border: 1px solid #ccc">'
+                f'style="width: 100%; height: {self.height}px; border: 1px solid #ccc">'
                 "</iframe>")
 
     def save(self, path):
         """Write the page to ``path`` (whole or not at all)."""
-        from .drawing import write_atomically
-
         write_atomically(path, self.html.encode())
         return Path(path)
 
@@ -225,5 +228,5 @@ def explore(g, title: str | None = None, height: int = 640, **options) -> Explor
     """The explorer of evaluated graph ``g`` (or of a loss ``Expr``): displayed by a
     notebook in a frame ``height`` pixels high, or saved as a page. ``options`` are those
     of :func:`page`."""
-    Explorer("", height)  # a bad height is refused before the work
+    height = _frame_height(height)  # refused before the work
     return Explorer(page(g, title, **options), height)
